@@ -1,0 +1,178 @@
+"""The catalog: one SQLite file holding files, documents, chunks and the FTS5 lexical index, kept in step with the vector store."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from retrieval.chunking import Chunk
+from retrieval.documents import Document
+from retrieval.errors import IndexError_
+from retrieval.textnorm import fts_query, fts_text
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT, date TEXT, source TEXT,
+    length INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='unicode61 remove_diacritics 2');
+"""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the catalog returns it, with its document's metadata."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    position: int
+    start: int
+    end: int
+    url: str | None
+    source: str | None
+    date: str | None
+
+
+class Catalog:
+    """Files, documents and chunks in SQLite, with an FTS5 table ranked by BM25 over normalised terms."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.executescript(SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise IndexError_(f"{path} is damaged ({exc}); run `newsbot ingest --rebuild`") from exc
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def get_meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a value in the meta table."""
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def docs_for_paths(self, paths: Iterable[str]) -> dict[str, list[str]]:
+        """Document ids stored for each file path."""
+        out: dict[str, list[str]] = {}
+        for p in paths:
+            out[p] = [r[0] for r in self._db.execute("SELECT doc_id FROM documents WHERE path=?", (p,))]
+        return out
+
+    def paths_under(self, folder: str) -> list[str]:
+        """Stored file paths inside a folder."""
+        prefix = folder.rstrip("/") + "/"
+        rows = self._db.execute("SELECT DISTINCT path FROM documents WHERE substr(path, 1, ?) = ?", (len(prefix), prefix))
+        return [r[0] for r in rows]
+
+    def chunk_ids(self, doc_ids: Sequence[str] | None = None) -> set[str]:
+        """Chunk ids of some documents, or of all."""
+        if doc_ids is None:
+            return {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}
+        out: set[str] = set()
+        for d in doc_ids:
+            out.update(r[0] for r in self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (d,)))
+        return out
+
+    def add(self, docs: Sequence[Document], chunks: Sequence[Chunk]) -> None:
+        """Add documents and their chunks (FTS included) in one transaction; existing chunk ids are skipped."""
+        with self._tx():
+            for d in docs:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
+                    (d.doc_id, d.path, d.title, d.url, d.date, d.source, len(d.text)),
+                )
+            for c in chunks:
+                cur = self._db.execute(
+                    'INSERT OR IGNORE INTO chunks (chunk_id, doc_id, position, start, "end", text) VALUES (?,?,?,?,?,?)',
+                    (c.chunk_id, c.doc_id, c.position, c.start, c.end, c.text),
+                )
+                if cur.rowcount:
+                    self._db.execute(
+                        "INSERT INTO fts (rowid, title, body) VALUES (?,?,?)",
+                        (cur.lastrowid, fts_text(c.title), fts_text(c.text)),
+                    )
+
+    def remove_docs(self, doc_ids: Sequence[str]) -> None:
+        """Remove documents, their chunks and their FTS rows in one transaction."""
+        with self._tx():
+            for d in doc_ids:
+                for (rowid,) in self._db.execute("SELECT rowid FROM chunks WHERE doc_id=?", (d,)).fetchall():
+                    self._db.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
+                self._db.execute("DELETE FROM chunks WHERE doc_id=?", (d,))
+                self._db.execute("DELETE FROM documents WHERE doc_id=?", (d,))
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """BM25 top ``k`` (title weighted with body); scores are negated bm25(), higher is better."""
+        match = fts_query(query)
+        if not match:
+            return []
+        rows = self._db.execute(
+            "SELECT c.chunk_id, -bm25(fts, 1.0, 1.0) FROM fts JOIN chunks c ON c.rowid = fts.rowid "
+            "WHERE fts MATCH ? ORDER BY bm25(fts, 1.0, 1.0) LIMIT ?",
+            (match, k),
+        )
+        return [(cid, float(s)) for cid, s in rows]
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """Chunks with their document metadata, by id."""
+        out = {}
+        for cid in chunk_ids:
+            row = self._db.execute(
+                'SELECT c.chunk_id, c.doc_id, d.title, c.text, c.position, c.start, c."end", d.url, d.source, d.date '
+                "FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id=?",
+                (cid,),
+            ).fetchone()
+            if row:
+                out[cid] = StoredChunk(*row)
+        return out
+
+    def documents(self) -> list[tuple[str, str, str, int]]:
+        """Every document as (doc_id, title, path, number of chunks)."""
+        return self._db.execute(
+            "SELECT d.doc_id, d.title, d.path, COUNT(c.chunk_id) FROM documents d LEFT JOIN chunks c USING (doc_id) "
+            "GROUP BY d.doc_id ORDER BY d.path, d.title"
+        ).fetchall()
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks)."""
+        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return docs, chunks
+
+    def _tx(self):
+        """A write transaction (IMMEDIATE, so concurrent writers queue on the busy timeout)."""
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

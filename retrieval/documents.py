@@ -1,0 +1,212 @@
+"""Article files to documents: plain text, Markdown, HTML and JSON/JSONL, with clear errors for what cannot be read."""
+
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.errors import IngestError
+from retrieval.textnorm import clean_text
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+# A line that introduces teasers for other stories, after the main article.
+TEASER_MARKERS = re.compile(
+    r"^\s*(découvrir plus|decouvrir plus|à lire aussi|a lire aussi|lire aussi|read more|more stories|related)\s*:?\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its id is derived from its content, so re-reading the same text gives the same id."""
+
+    title: str
+    text: str
+    path: str = ""
+    url: str | None = None
+    date: str | None = None
+    source: str | None = None
+    doc_id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.doc_id:
+            digest = hashlib.sha256(f"{self.title}\n{self.text}".encode()).hexdigest()[:16]
+            object.__setattr__(self, "doc_id", digest)
+
+
+def read_documents(path: Path) -> list[Document]:
+    """Read one article file into its documents; raise IngestError naming the file when it cannot be read."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise IngestError(f"{path}: unsupported file type {suffix or '(none)'}; use .txt, .md, .html, .json or .jsonl")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise IngestError(f"{path}: file is {size // 1_048_576} MB, over the {MAX_FILE_BYTES // 1_048_576} MB limit")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    text = decode(raw, path)
+    key = str(path.resolve())
+    if suffix in (".json", ".jsonl"):
+        docs = parse_json(text, path, jsonl=suffix == ".jsonl")
+    elif suffix in (".html", ".htm"):
+        docs = [parse_html(text)]
+    else:
+        docs = parse_text(text, markdown=suffix in (".md", ".markdown"))
+    docs = [d for d in docs if d.text.strip()]
+    if not docs:
+        raise IngestError(f"{path}: no article text found (empty file?)")
+    return [
+        Document(title=d.title, text=d.text, path=key, url=d.url, date=d.date, source=d.source or path.name)
+        for d in docs
+    ]
+
+
+def decode(raw: bytes, path: Path) -> str:
+    """Decode UTF-8 (or, failing that, Windows-1252 text); refuse binary data."""
+    if not raw.strip():
+        raise IngestError(f"{path}: file is empty")
+    head = raw[:8192]
+    if head.count(b"\x00") > max(1, len(head) // 100):  # a stray NUL is stripped later; many mean binary or UTF-16
+        raise IngestError(f"{path}: looks like a binary file, not text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise IngestError(f"{path}: not valid UTF-8 text (byte {exc.start})") from exc
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > max(8, len(text[:8192]) // 100):
+        raise IngestError(f"{path}: looks like a binary file, not text")
+    return clean_text(text)
+
+
+def parse_text(text: str, *, markdown: bool = False) -> list[Document]:
+    """Plain text: the first line is the title; teasers after a 'Découvrir plus' line become documents of their own."""
+    lines = text.split("\n")
+    marker = next((i for i, line in enumerate(lines) if TEASER_MARKERS.match(line)), None)
+    main_lines = lines if marker is None else lines[:marker]
+    docs = [_titled("\n".join(main_lines), markdown)]
+    if marker is not None:
+        block: list[str] = []
+        for line in [*lines[marker + 1 :], ""]:
+            if line.strip():
+                block.append(line)
+            elif block:
+                docs.append(_titled("\n".join(block), markdown))
+                block = []
+    return [d for d in docs if d.title or d.text]
+
+
+def _titled(block: str, markdown: bool) -> Document:
+    """Split a block into its first non-empty line (the title) and the rest (the text)."""
+    block = block.strip("\n")
+    first, _, rest = block.lstrip().partition("\n")
+    title = first.strip()
+    if markdown:
+        title = title.lstrip("#").strip()
+    body = rest.strip("\n")
+    if not body:  # a one-line article: its line is both title and text
+        body = title
+    return Document(title=title[:300], text=body)
+
+
+def parse_json(text: str, path: Path, *, jsonl: bool) -> list[Document]:
+    """JSON object, list of objects, or JSON Lines of {title, text, url?, date?, source?}."""
+    try:
+        if jsonl:
+            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            loaded = json.loads(text)
+            items = loaded if isinstance(loaded, list) else [loaded]
+    except json.JSONDecodeError as exc:
+        raise IngestError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    docs = []
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise IngestError(f"{path}: item {i} is not an object with a 'text' string")
+        title = str(item.get("title") or item["text"].strip().split("\n", 1)[0][:120])
+        docs.append(
+            Document(
+                title=clean_text(title).strip(),
+                text=clean_text(item["text"]).strip(),
+                url=_opt(item.get("url")),
+                date=_opt(item.get("date")),
+                source=_opt(item.get("source")),
+            )
+        )
+    return docs
+
+
+def _opt(value: object) -> str | None:
+    """An optional metadata string."""
+    return clean_text(str(value)).strip() or None if value not in (None, "") else None
+
+
+class _HTMLText(html.parser.HTMLParser):
+    """Collects the title and the readable blocks of an HTML page, skipping scripts, styles and navigation."""
+
+    SKIP = {"script", "style", "nav", "header", "footer", "aside", "form", "noscript", "svg"}
+    BLOCK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "section", "article", "br", "tr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self.h1 = ""
+        self.blocks: list[str] = []
+        self._buf: list[str] = []
+        self._skip = 0
+        self._in_title = False
+        self._in_h1 = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self.SKIP:
+            self._skip += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag in self.BLOCK:
+            self._flush()
+            self._in_h1 = tag == "h1"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag == "title":
+            self._in_title = False
+        elif tag in self.BLOCK:
+            self._flush()
+            self._in_h1 = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skip:
+            self._buf.append(data)
+            if self._in_h1:
+                self.h1 += data
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._buf).split())
+        if text:
+            self.blocks.append(text)
+        self._buf = []
+
+
+def parse_html(text: str) -> Document:
+    """An HTML page: <title> (or the first <h1>) and the text of its blocks, one paragraph each."""
+    parser = _HTMLText()
+    parser.feed(text)
+    parser.close()
+    parser._flush()
+    title = " ".join((parser.h1 or parser.title).split())
+    blocks = parser.blocks
+    if blocks and title and blocks[0] == title:
+        blocks = blocks[1:]
+    return Document(title=title or (blocks[0][:120] if blocks else ""), text="\n".join(blocks))

@@ -1,0 +1,192 @@
+"""Ingestion: article files to chunks, embedded in batches and written to the vector store and the catalog together."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from retrieval.catalog import Catalog
+from retrieval.chunking import DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP_SENTENCES, Chunk, chunk_document
+from retrieval.documents import SUPPORTED_SUFFIXES, Document, read_documents
+from retrieval.embedder import Embedder
+from retrieval.errors import IngestError
+from retrieval.store import VectorStore
+
+BATCH = 64
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion did; ``chunks`` and ``documents`` are totals in the index afterwards."""
+
+    documents: int = 0
+    chunks: int = 0
+    added: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """The report as JSON-ready data."""
+        return {
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "added": self.added,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+        }
+
+
+def embed_text(title: str, text: str) -> str:
+    """What the embedder sees for a chunk: its document's title, then its text."""
+    return f"{title}\n{text}"
+
+
+def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """Article files under ``paths`` (sorted, hidden files skipped), and the folders among ``paths``."""
+    files: list[Path] = []
+    folders: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            folders.append(p.resolve())
+            files.extend(
+                f
+                for f in sorted(p.rglob("*"))
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        else:
+            files.append(p)
+    return files, folders
+
+
+class Indexer:
+    """Keeps the vector store and the catalog in step with a set of article files."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        catalog: Catalog,
+        chunk_chars: int = DEFAULT_CHUNK_CHARS,
+        overlap: int = DEFAULT_OVERLAP_SENTENCES,
+    ) -> None:
+        self.embedder = embedder
+        self.store = store
+        self.catalog = catalog
+        self.chunk_chars = chunk_chars
+        self.overlap = overlap
+
+    def ingest(self, paths: Sequence[Path], progress: bool | None = None, on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
+        """Add new and edited articles, drop the passages of edited or deleted ones; unreadable files are skipped and reported."""
+        report = IngestReport()
+        files, folders = expand(paths)
+        missing = [p for p in paths if not p.exists()]
+        for p in missing:
+            report.skipped.append((str(p), "no such file or folder"))
+        seen: set[str] = set()
+        to_add: list[tuple[Document, list[Chunk]]] = []
+        stale_docs: list[str] = []
+        for f in files:
+            try:
+                docs = read_documents(f)
+            except IngestError as exc:
+                report.skipped.append((str(f), str(exc).removeprefix(f"{f}: ")))
+                if on_skip:
+                    on_skip(str(f), str(exc))
+                continue
+            key = str(f.resolve())
+            seen.add(key)
+            old = set(self.catalog.docs_for_paths([key])[key])
+            new_ids = {d.doc_id for d in docs}
+            stale_docs.extend(old - new_ids)
+            for doc in docs:
+                chunks = chunk_document(doc, self.chunk_chars, self.overlap)
+                have = self.catalog.chunk_ids([doc.doc_id]) if doc.doc_id in old else set()
+                fresh = [c for c in chunks if c.chunk_id not in have]
+                report.unchanged += len(chunks) - len(fresh)
+                report.titles.append(doc.title)
+                if fresh or doc.doc_id not in old:
+                    to_add.append((doc, fresh))
+        for folder in folders:
+            stale_docs.extend(d for p, ds in self.catalog.docs_for_paths(
+                [p for p in self.catalog.paths_under(str(folder)) if p not in seen]
+            ).items() for d in ds)
+        report.removed = self._remove(stale_docs)
+        report.added = self._add(to_add, progress)
+        report.added += self.reconcile(progress)
+        report.documents, report.chunks = self.catalog.counts()
+        return report
+
+    def _remove(self, doc_ids: Sequence[str]) -> int:
+        """Drop documents: the catalog first (so search never shows them), then their vectors."""
+        if not doc_ids:
+            return 0
+        ids = sorted(self.catalog.chunk_ids(list(doc_ids)))
+        self.catalog.remove_docs(list(doc_ids))
+        for i in range(0, len(ids), 1000):
+            self.store.delete(ids[i : i + 1000])
+        return len(ids)
+
+    def _add(self, items: Sequence[tuple[Document, list[Chunk]]], progress: bool | None) -> int:
+        """Embed and write chunks in batches: vectors first, then the catalog, so an interruption never leaves a chunk without a vector."""
+        pending = [(doc, c) for doc, chunks in items for c in chunks]
+        # Documents without fresh chunks (only their metadata changed) are still recorded.
+        bare = [doc for doc, chunks in items if not chunks]
+        if bare:
+            self.catalog.add(bare, [])
+        bar = _bar(len(pending), "embedding", progress)
+        for i in range(0, len(pending), BATCH):
+            batch = pending[i : i + BATCH]
+            chunks = [c for _, c in batch]
+            vectors = self.embedder.embed_passages([embed_text(c.title, c.text) for c in chunks])
+            self.store.upsert([c.chunk_id for c in chunks], vectors)
+            docs = list({d.doc_id: d for d, _ in batch}.values())
+            self.catalog.add(docs, chunks)
+            bar.update(len(batch))
+        bar.close()
+        return len(pending)
+
+    def reconcile(self, progress: bool | None = None) -> int:
+        """Repair what an interrupted run left: drop vectors with no chunk, embed chunks with no vector; returns chunks re-embedded."""
+        in_store = self.store.ids()
+        in_catalog = self.catalog.chunk_ids()
+        orphans = sorted(in_store - in_catalog)
+        for i in range(0, len(orphans), 1000):
+            self.store.delete(orphans[i : i + 1000])
+        missing = sorted(in_catalog - in_store)
+        if not missing:
+            return 0
+        rows = self.catalog.chunks(missing)
+        bar = _bar(len(missing), "repairing", progress)
+        for i in range(0, len(missing), BATCH):
+            ids = missing[i : i + BATCH]
+            texts = [embed_text(rows[c].title, rows[c].text) for c in ids]
+            self.store.upsert(ids, self.embedder.embed_passages(texts))
+            bar.update(len(ids))
+        bar.close()
+        return len(missing)
+
+
+class _NoBar:
+    """A progress bar that shows nothing."""
+
+    def update(self, n: int) -> None:
+        """Ignore progress."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def _bar(total: int, desc: str, progress: bool | None):
+    """A tqdm bar on a terminal (or when asked), else nothing."""
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress or total == 0:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="chunk", file=sys.stderr)

@@ -1,0 +1,58 @@
+"""One owner per data directory: an exclusive advisory lock held for the life of the process."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+
+from retrieval.errors import LockedError
+
+LOCK_NAME = "newsbot.lock"
+
+
+class DataDirLock:
+    """Exclusive ``flock`` on DATA_DIR/newsbot.lock; the kernel releases it if the process dies."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self, wait_s: float = 0.0, on_wait=None) -> "DataDirLock":
+        """Take the lock, waiting up to ``wait_s`` seconds (calling ``on_wait`` once), else raise LockedError."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + wait_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise LockedError(
+                        f"another newsbot process is using {self.path.parent}; stop it first, "
+                        "or use a Chroma server to share the index (NEWSBOT_CHROMA_URL)"
+                    ) from None
+                if on_wait and not told:
+                    on_wait(f"waiting for another newsbot process to release {self.path.parent} …")
+                    told = True
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Release the lock."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "DataDirLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -1,0 +1,55 @@
+"""Hybrid search: dense (vector store) and lexical (FTS5 BM25) rankings, fused, with the chunks' text and metadata."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from retrieval.catalog import Catalog, StoredChunk
+from retrieval.embedder import Embedder
+from retrieval.fusion import fuse
+from retrieval.store import VectorStore
+from retrieval.textnorm import clean_text
+
+DEFAULT_CANDIDATES = 40
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the dense and lexical evidence behind it."""
+
+    chunk: StoredChunk
+    score: float
+    dense: float | None
+    lexical: float | None
+
+
+class Searcher:
+    """Runs one query through both rankers and fuses them."""
+
+    def __init__(self, embedder: Embedder, store: VectorStore, catalog: Catalog, candidates: int = DEFAULT_CANDIDATES) -> None:
+        self.embedder = embedder
+        self.store = store
+        self.catalog = catalog
+        self.candidates = candidates
+        self.last_ms = 0.0
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, best first (fewer when the index is small)."""
+        started = time.perf_counter()
+        query = clean_text(query).strip()
+        if not query:
+            return []
+        n = max(k, self.candidates)
+        dense = self.store.query(self.embedder.embed_query(query), n)
+        lexical = self.catalog.search(query, n)
+        fused = fuse(dense, lexical)
+        dense_by_id, lexical_by_id = dict(dense), dict(lexical)
+        rows = self.catalog.chunks([cid for cid, _ in fused[: k * 2]])
+        hits = [
+            Hit(rows[cid], score, dense_by_id.get(cid), lexical_by_id.get(cid))
+            for cid, score in fused
+            if cid in rows  # a vector whose chunk is gone (an interrupted delete) is never shown
+        ][:k]
+        self.last_ms = (time.perf_counter() - started) * 1000
+        return hits
