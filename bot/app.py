@@ -1,0 +1,120 @@
+"""The composition root: builds the index, the model worker and the answer loop from one Settings object."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bot.core import AnswerConfig, Answerer
+from bot.prompting import Templates
+from bot.settings import Settings
+from bot.worker import GenerationWorker
+from retrieval.catalog import Catalog
+from retrieval.embedder import E5Embedder, Embedder
+from retrieval.errors import ConfigError
+from retrieval.fusion import DEFAULT_ABSTAIN_THRESHOLD
+from retrieval.ingest import Indexer
+from retrieval.lock import DataDirLock
+from retrieval.search import Searcher
+from retrieval.store import ChromaStore, VectorStore
+
+log = logging.getLogger(__name__)
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+
+@dataclass
+class Index:
+    """The retrieval side: embedder, vector store, catalog, searcher and indexer over one data directory."""
+
+    embedder: Embedder
+    store: VectorStore
+    catalog: Catalog
+    searcher: Searcher
+    indexer: Indexer
+    lock: DataDirLock | None = None
+    extras: list = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close the catalog and release the data-directory lock."""
+        self.catalog.close()
+        if self.lock:
+            self.lock.release()
+
+
+def ensure_data_dir(settings: Settings) -> Path:
+    """Create the data directory, or raise ConfigError naming it."""
+    path = settings.data_dir.expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "models").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"NEWSBOT_DATA_DIR: cannot create {path} ({exc.strerror or exc})") from exc
+    return path
+
+
+def open_index(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    store: VectorStore | None = None,
+    lock: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> Index:
+    """Open (creating if needed) the index in the data directory, holding its lock."""
+    data_dir = ensure_data_dir(settings)
+    held = DataDirLock(data_dir).acquire(wait_s=0, on_wait=on_wait) if lock else None
+    try:
+        embedder = embedder or E5Embedder()
+        store = store or ChromaStore.persistent(data_dir / "chroma", embedder.name, embedder.dim)
+        catalog = Catalog(data_dir / "catalog.sqlite3")
+    except BaseException:
+        if held:
+            held.release()
+        raise
+    searcher = Searcher(embedder, store, catalog)
+    indexer = Indexer(embedder, store, catalog, settings.chunk_chars, settings.chunk_overlap)
+    return Index(embedder, store, catalog, searcher, indexer, held)
+
+
+def answer_config(settings: Settings) -> AnswerConfig:
+    """The answer loop's knobs from Settings."""
+    threshold = settings.abstain_threshold if settings.abstain_threshold is not None else DEFAULT_ABSTAIN_THRESHOLD
+    return AnswerConfig(
+        top_k=settings.top_k,
+        max_tokens=settings.max_tokens,
+        max_question_chars=settings.max_question_chars,
+        abstain_threshold=threshold,
+        timeout_s=settings.generation_timeout_s,
+    )
+
+
+def load_generator(settings: Settings, *, interactive: bool, confirm=None, notice=None):
+    """Resolve NEWSBOT_MODEL to a file, check it, and load it with llama.cpp."""
+    from bot.generator import LlamaGenerator
+    from bot.models import check_gguf, resolve_model
+
+    path = resolve_model(
+        settings.model,
+        settings.models_dir,
+        interactive=interactive,
+        endpoint=settings.hf_endpoint,
+        confirm=confirm,
+        notice=notice or (lambda msg: log.warning("%s", msg)),
+    )
+    check_gguf(path)
+    return LlamaGenerator(
+        path,
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        n_gpu_layers=settings.resolved_gpu_layers(),
+        temperature=settings.temperature,
+        repack=settings.cpu_repack,
+    )
+
+
+def build_answerer(settings: Settings, index: Index, generator) -> Answerer:
+    """The answer loop over an open index and a loaded generator, with its own worker thread."""
+    worker = GenerationWorker(generator)
+    return Answerer(index.searcher, worker, Templates.load(), answer_config(settings))

@@ -1,0 +1,101 @@
+"""Settings: one pydantic-settings class read from NEWSBOT_* environment variables and a .env file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from retrieval.errors import ConfigError
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder: XDG_DATA_HOME/newsbot, ~/Library/Application Support/newsbot on macOS."""
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "newsbot"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "newsbot"
+
+
+IdList = Annotated[list[int], NoDecode]
+
+
+def _ids(value: object) -> object:
+    """Accept '1,2, 3' as well as a list of ints."""
+    if isinstance(value, str):
+        return [int(v) for v in value.replace(" ", "").split(",") if v]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting newsbot reads; the environment variable is the field name upper-cased with the NEWSBOT_ prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", env_file=".env", extra="ignore", validate_default=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where the index, conversations and downloaded models live.")
+    model: str = Field("auto", description="GGUF path, hf:OWNER/REPO/FILE.gguf, 'bundled', or 'auto' (recommended model if downloaded, else bundled).")
+    n_ctx: int = Field(4096, ge=512, le=131072, description="Model context window in tokens.")
+    max_tokens: int = Field(384, ge=16, le=8192, description="Longest answer, in tokens.")
+    n_threads: int | None = Field(None, ge=1, le=512, description="CPU threads for generation (default: llama.cpp's choice).")
+    n_gpu_layers: int | None = Field(None, ge=-1, description="Layers offloaded to the GPU; default all when llama.cpp was built with GPU support, else 0.")
+    cpu_repack: bool | None = Field(None, description="llama.cpp weight repacking for CPU kernels; default on, except on CPUs with Intel AMX, where its kernels crash.")
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")
+    top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
+    chunk_chars: int = Field(1000, ge=200, le=4000, description="Largest passage, in characters.")
+    chunk_overlap: int = Field(1, ge=0, le=5, description="Sentences shared by consecutive passages of a long paragraph.")
+    abstain_threshold: float | None = Field(None, description="Fused score below which the bot says the articles do not answer (default: calibrated value).")
+    history_turns: int = Field(4, ge=0, le=50, description="Previous question/answer pairs kept per conversation.")
+    max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question accepted, in characters.")
+    generation_timeout_s: float = Field(180.0, gt=0, description="Time limit for one answer, in seconds.")
+    hf_endpoint: str | None = Field(None, description="Hugging Face endpoint for model downloads (default: HF_ENDPOINT or the public hub).")
+
+    telegram_token: str | None = Field(None, description="Bot token from @BotFather.", repr=False)
+    telegram_base_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL (for a self-hosted Bot API server).")
+    allowed_users: IdList = Field(default_factory=list, description="Telegram user ids allowed to ask (comma-separated).")
+    allowed_chats: IdList = Field(default_factory=list, description="Telegram group ids where the bot answers (comma-separated).")
+    admin_users: IdList = Field(default_factory=list, description="Telegram user ids allowed to add articles (comma-separated).")
+
+    _split_ids = field_validator("allowed_users", "allowed_chats", "admin_users", mode="before")(classmethod(lambda cls, v: _ids(v)))
+
+    @field_validator("model")
+    @classmethod
+    def _model_spec(cls, v: str) -> str:
+        """A model spec must be non-empty; hf: specs need OWNER/REPO/FILE.gguf."""
+        v = v.strip()
+        if not v:
+            raise ValueError("must be a GGUF path, hf:OWNER/REPO/FILE.gguf, 'bundled' or 'auto'")
+        if v.startswith("hf:") and (v.count("/") < 2 or not v.lower().endswith(".gguf")):
+            raise ValueError("hf: models are written hf:OWNER/REPO/FILE.gguf")
+        return v
+
+    @property
+    def models_dir(self) -> Path:
+        """Where downloaded models go."""
+        return self.data_dir / "models"
+
+    def resolved_gpu_layers(self) -> int:
+        """n_gpu_layers, defaulting to all layers when llama.cpp can offload to a GPU."""
+        if self.n_gpu_layers is not None:
+            return self.n_gpu_layers
+        try:
+            import llama_cpp
+
+            return -1 if llama_cpp.llama_supports_gpu_offload() else 0
+        except Exception:  # an unusual build without the symbol: stay on the CPU
+            return 0
+
+
+def load_settings(**overrides) -> Settings:
+    """Build Settings, turning a validation failure into a one-line ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "NEWSBOT_" + str(err["loc"][0]).upper() if err.get("loc") else "settings"
+        raise ConfigError(f"{name}: {err['msg']}") from None
