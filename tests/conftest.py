@@ -1,0 +1,44 @@
+"""Shared fixtures: settings in a temporary data directory, and the fakes wired into a real catalog."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from tests.fakes import FakeEmbedder, FakeGenerator, MemoryStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED_FILE = SEEDS / "meta-scale-ai-investissement.txt"
+
+# Tests never reach the network: model downloads go to a dead local port unless a test starts a fake server.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
+for key in list(os.environ):
+    if key.startswith("NEWSBOT_"):
+        del os.environ[key]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with a fresh data directory and the bundled model."""
+    return Settings(data_dir=tmp_path / "data", model="bundled", _env_file=None)
+
+
+@pytest.fixture
+def fake_index(settings):
+    """An index over the fake embedder and an in-memory vector store, with the real catalog and indexer."""
+    from bot.app import open_index
+
+    index = open_index(settings, embedder=FakeEmbedder(), store=MemoryStore())
+    yield index
+    index.close()
+
+
+@pytest.fixture
+def fake_generator() -> FakeGenerator:
+    """A generator that streams canned answers."""
+    return FakeGenerator()

@@ -1,0 +1,111 @@
+"""Working fakes for every seam: generator, embedder and vector store. Each records what it was asked."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from bot.generator import Usage
+
+
+class FakeGenerator:
+    """Streams queued answers word by word (or echoes a default), honouring cancel; records every prompt."""
+
+    name = "fake-model.gguf"
+
+    def __init__(self, n_ctx: int = 4096, delay_s: float = 0.0, default: str = "Meta investit plus de 10 milliards de dollars [1].") -> None:
+        self.n_ctx = n_ctx
+        self.delay_s = delay_s
+        self.default = default
+        self.queue: list[str] = []
+        self.history: list[list[dict]] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+        self.fail_with: Exception | None = None
+
+    def enqueue(self, *answers: str) -> None:
+        """Answers to give, in order, before falling back to the default."""
+        self.queue.extend(answers)
+
+    def stream(self, messages: Sequence[dict], max_tokens: int, cancel: threading.Event, usage: Usage) -> Iterator[str]:
+        """Yield the next answer in word-sized pieces."""
+        self.history.append(list(messages))
+        self.started.set()
+        self.release.wait(10)
+        if self.fail_with is not None:
+            raise self.fail_with
+        text = self.queue.pop(0) if self.queue else self.default
+        usage.prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
+        for piece in re.findall(r"\S+\s*", text)[:max_tokens]:
+            if cancel.is_set():
+                return
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            usage.completion_tokens += 1
+            yield piece
+
+    def count_tokens(self, text: str) -> int:
+        """About one token a word."""
+        return len(text.split())
+
+
+class FakeEmbedder:
+    """Hashed bag of words: texts sharing words get close vectors; deterministic and instant."""
+
+    name = "fake-embedder"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for w in re.findall(r"\w+", text.lower()):
+            v[int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """One batch of passages."""
+        self.calls.append(len(texts))
+        return np.array([self._vec(t) for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query."""
+        return self._vec(text)
+
+
+class MemoryStore:
+    """A vector store in a dict, searched exactly by cosine similarity."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Add or replace."""
+        for i, v in zip(ids, vectors):
+            self.vectors[i] = np.asarray(v, dtype=np.float32)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove."""
+        for i in ids:
+            self.vectors.pop(i, None)
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Exact nearest neighbours."""
+        scored = sorted(((float(v @ vector), i) for i, v in self.vectors.items()), reverse=True)[:k]
+        return [(i, s) for s, i in scored]
+
+    def ids(self) -> set[str]:
+        """All ids."""
+        return set(self.vectors)
+
+    def count(self) -> int:
+        """Number of vectors."""
+        return len(self.vectors)
