@@ -10,6 +10,9 @@ from retrieval.documents import Document
 
 DEFAULT_CHUNK_CHARS = 1000
 DEFAULT_OVERLAP_SENTENCES = 1
+# Sub-chunks are embedded only to score their passage (a passage's best sentence window finds it): docs/retrieval.md.
+SUBCHUNK_CHARS = 400
+SUBCHUNK_OVERLAP_SENTENCES = 1
 # A sentence ends with . ! ? or … (possibly followed by a closing quote) before whitespace and a capital or digit.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"»”)]?\s+(?=[«\"“(\[A-ZÀ-ÖØ-Þ0-9])")
 
@@ -25,6 +28,7 @@ class Chunk:
     position: int
     start: int
     end: int
+    subs: int = 0
 
 
 def split_spans(text: str, max_chars: int = DEFAULT_CHUNK_CHARS, overlap: int = DEFAULT_OVERLAP_SENTENCES) -> list[tuple[int, int]]:
@@ -101,5 +105,22 @@ def chunk_document(doc: Document, max_chars: int = DEFAULT_CHUNK_CHARS, overlap:
     for position, (start, end) in enumerate(split_spans(doc.text, max_chars, overlap)):
         body = doc.text[start:end]
         digest = hashlib.sha256(f"{start}:{end}:{body}".encode()).hexdigest()[:12]
-        chunks.append(Chunk(f"{doc.doc_id}-{digest}", doc.doc_id, doc.title, body, position, start, end))
+        chunks.append(Chunk(f"{doc.doc_id}-{digest}", doc.doc_id, doc.title, body, position, start, end, len(sub_spans(body))))
     return chunks
+
+
+def sub_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence windows of about SUBCHUNK_CHARS inside a passage; none for a passage that short already."""
+    if len(text) <= SUBCHUNK_CHARS:
+        return []
+    return _sentence_windows(text, 0, len(text), SUBCHUNK_CHARS, SUBCHUNK_OVERLAP_SENTENCES)
+
+
+def vector_ids(chunk_id: str, subs: int) -> list[str]:
+    """The vector ids of a passage: its own, then one per sub-chunk."""
+    return [chunk_id] + [f"{chunk_id}#{i}" for i in range(subs)]
+
+
+def parent_id(vector_id: str) -> str:
+    """The passage a vector id belongs to."""
+    return vector_id.split("#", 1)[0]

@@ -1,17 +1,81 @@
-"""Fusion of the dense and lexical rankings (provisional: reciprocal rank fusion until the PIAF measurements land)."""
+"""Score-based fusion of the dense and lexical rankings, tuned on PIAF (see docs/retrieval.md)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-RRF_K = 60
-DEFAULT_ABSTAIN_THRESHOLD = 0.0
+# Tuned on PIAF v1.0 (3,835 questions, 761 paragraphs, 40 candidates from each ranker).
+# fused = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * bm25 / (bm25 + LEXICAL_HALF)
+DEFAULT_DENSE_WEIGHT = 0.8
+DEFAULT_LEXICAL_HALF = 50.0
+# Below this top fused score the articles are taken not to answer: on PIAF it abstains on
+# 70% of questions whose article is absent, at 3-4% false abstentions on answerable ones.
+DEFAULT_ABSTAIN_THRESHOLD = 0.69
+# FTS5 column weights for bm25(fts, title, body) measured best with the fused score.
+DEFAULT_TITLE_WEIGHT = 3.0
+DEFAULT_BODY_WEIGHT = 1.0
 
 
-def fuse(dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]], *, k: int = RRF_K) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: each ranking adds 1 / (k + rank)."""
-    scores: dict[str, float] = {}
-    for ranking in (dense, lexical):
-        for rank, (cid, _) in enumerate(ranking, 1):
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+def saturate(bm25: float, half: float = DEFAULT_LEXICAL_HALF) -> float:
+    """Map a positive BM25 score (``-bm25()``) into [0, 1): ``bm25 / (bm25 + half)``."""
+    return bm25 / (bm25 + half) if bm25 > 0 else 0.0
+
+
+def fuse(
+    dense: Sequence[tuple[str, float]],
+    lexical: Sequence[tuple[str, float]],
+    *,
+    dense_weight: float = DEFAULT_DENSE_WEIGHT,
+    lexical_half: float = DEFAULT_LEXICAL_HALF,
+) -> list[tuple[str, float]]:
+    """Ids with fused scores, best first; dense scores are cosines, lexical ones positive BM25 (``-bm25()``).
+
+    A lexical-only id gets the lowest cosine of the dense list (it ranked below all of
+    them); a dense-only id gets no lexical part. Ties break on the id, for stable output.
+    """
+    cosines = {cid: float(score) for cid, score in dense}
+    floor = min(cosines.values()) if cosines else 0.0
+    lexicals = {cid: saturate(float(score), lexical_half) for cid, score in lexical}
+    fused = {
+        cid: dense_weight * cosines.get(cid, floor) + (1.0 - dense_weight) * lexicals.get(cid, 0.0)
+        for cid in cosines.keys() | lexicals.keys()
+    }
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def should_abstain(fused: Sequence[tuple[str, float]], threshold: float = DEFAULT_ABSTAIN_THRESHOLD) -> bool:
+    """Whether the best fused score is too low (or there is none) to answer from the articles."""
+    return not fused or fused[0][1] < threshold
+
+
+def max_by_parent(scored: Iterable[tuple[str, float]], parent: Callable[[str], str]) -> list[tuple[str, float]]:
+    """Collapse sub-chunk scores onto their parent ids, keeping each parent's best score, best first."""
+    best: dict[str, float] = {}
+    for cid, score in scored:
+        pid = parent(cid)
+        if pid not in best or score > best[pid]:
+            best[pid] = float(score)
+    return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+# A passage's dense score: PASSAGE_WEIGHT * its own cosine + (1 - PASSAGE_WEIGHT) * its best sub-chunk's (PIAF: +0.018 hit@1).
+PASSAGE_WEIGHT = 0.3
+
+
+def dense_by_parent(scored: Iterable[tuple[str, float]], parent: Callable[[str], str], *, passage_weight: float = PASSAGE_WEIGHT) -> list[tuple[str, float]]:
+    """Collapse passage and sub-chunk cosines into one score per passage, best first (one missing: the other alone)."""
+    own: dict[str, float] = {}
+    best_sub: dict[str, float] = {}
+    for vid, score in scored:
+        pid = parent(vid)
+        if pid == vid:
+            own[pid] = float(score)
+        elif score > best_sub.get(pid, float("-inf")):
+            best_sub[pid] = float(score)
+    out = {}
+    for pid in own.keys() | best_sub.keys():
+        if pid in own and pid in best_sub:
+            out[pid] = passage_weight * own[pid] + (1 - passage_weight) * best_sub[pid]
+        else:
+            out[pid] = own.get(pid, best_sub.get(pid))
+    return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 from retrieval.catalog import Catalog, StoredChunk
 from retrieval.embedder import Embedder
-from retrieval.fusion import fuse
+from retrieval.chunking import parent_id
+from retrieval.fusion import dense_by_parent, fuse
 from retrieval.store import VectorStore
 from retrieval.textnorm import clean_text
 
 DEFAULT_CANDIDATES = 40
+VECTORS_PER_PASSAGE = 3  # a passage has its own vector and about two sub-chunk vectors
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class Searcher:
         if not query:
             return []
         n = max(k, self.candidates)
-        dense = self.store.query(self.embedder.embed_query(query), n)
+        # Passages and their sub-chunks share the store: fetch enough vectors to cover n passages.
+        dense = dense_by_parent(self.store.query(self.embedder.embed_query(query), n * VECTORS_PER_PASSAGE), parent_id)[:n]
         lexical = self.catalog.search(query, n)
         fused = fuse(dense, lexical)
         dense_by_id, lexical_by_id = dict(dense), dict(lexical)

@@ -97,6 +97,8 @@ def fts_text(text: str) -> str:
 
 
 def fts_query(text: str) -> str:
-    """An FTS5 MATCH expression OR-ing the question's quoted terms; "" when it has none."""
-    seen = dict.fromkeys(terms(text))
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in seen)
+    """An FTS5 MATCH expression OR-ing the question's quoted terms and adjacent-term phrases; "" when none."""
+    words = terms(text)
+    parts = dict.fromkeys(words)
+    parts.update(dict.fromkeys(f"{a} {b}" for a, b in zip(words, words[1:]) if a != b))
+    return " OR ".join('"' + p.replace('"', '""') + '"' for p in parts)

@@ -58,3 +58,16 @@ def test_spans_cover_all_text_in_order_and_respect_the_limit(text, max_chars):
     for s, e in spans:
         covered.update(range(s, e))
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+def test_long_passages_get_sub_chunks_with_stable_vector_ids():
+    from retrieval.chunking import SUBCHUNK_CHARS, parent_id, sub_spans, vector_ids
+
+    doc = read_documents(SEED_FILE)[0]
+    chunk = chunk_document(doc)[0]
+    spans = sub_spans(chunk.text)
+    assert chunk.subs == len(spans) >= 2
+    assert all(e - s <= SUBCHUNK_CHARS for s, e in spans) and spans[0][0] == 0 and spans[-1][1] == len(chunk.text)
+    ids = vector_ids(chunk.chunk_id, chunk.subs)
+    assert ids[0] == chunk.chunk_id and {parent_id(i) for i in ids} == {chunk.chunk_id}
+    assert sub_spans("Court.") == []

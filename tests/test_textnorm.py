@@ -119,8 +119,8 @@ def test_fts_text_is_space_joined_terms():
     assert fts_text("Les chevaux de l'État") == "cheval etat"
 
 
-def test_fts_query_ors_quoted_unique_terms():
-    assert fts_query("Les chevaux, le cheval et l'État ?") == '"cheval" OR "etat"'
+def test_fts_query_ors_quoted_unique_terms_and_adjacent_phrases():
+    assert fts_query("Les chevaux, le cheval et l'État ?") == '"cheval" OR "etat" OR "cheval etat"'
 
 
 def test_fts_query_is_empty_without_terms():
@@ -157,7 +157,13 @@ def test_fts_query_finds_inflected_and_unaccented_forms(fts):
     assert rows == [(1,)]
 
 
+def test_fts_query_phrase_ranks_adjacent_terms_first(fts):
+    fts.execute("INSERT INTO fts(rowid, title, body) VALUES (3, '', ?)", (fts_text("Scale AI et les milliards de Meta"),))
+    rows = fts.execute("SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY bm25(fts)", (fts_query("milliards de dollars"),)).fetchall()
+    assert rows[0] == (1,)
+
+
 def test_fts_operators_in_questions_are_plain_words(fts):
-    assert fts_query("NEAR AND NOT milliards") == '"near" OR "milliard"'
+    assert fts_query("NEAR AND NOT milliards") == '"near" OR "milliard" OR "near milliard"'
     rows = fts.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (fts_query("NEAR AND NOT milliards"),)).fetchall()
     assert rows == [(1,)]
