@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from retrieval.chunking import Chunk
+from retrieval.chunking import Chunk, vector_ids
 from retrieval.documents import Document
 from retrieval.errors import IndexError_
+from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text
 
 SCHEMA_VERSION = 1
@@ -22,11 +24,37 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, subs INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='unicode61 remove_diacritics 2');
 """
+
+
+def db_error(path: Path, exc: sqlite3.Error) -> IndexError_:
+    """A one-line IndexError_ naming the file: disk full, read-only, or damaged (rebuild it)."""
+    text = str(exc).lower()
+    if "disk is full" in text or "no space" in text:
+        return IndexError_(f"{path}: the disk is full; free some space and run the command again")
+    if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text:
+        return IndexError_(f"{path} is read-only or cannot be opened; make it and its folder writable by this user, "
+                           "or set NEWSBOT_DATA_DIR to a writable folder")
+    if "locked" in text or "busy" in text:
+        return IndexError_(f"{path} is locked by another process; stop it and run the command again")
+    return IndexError_(f"{path} is damaged ({str(exc).splitlines()[0][:160]}); run `newsbot ingest --rebuild`")
+
+
+def _guarded(method):
+    """Turn the SQLite errors of a Catalog method into a one-line IndexError_ naming the file."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise db_error(self.path, exc) from exc
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -57,21 +85,24 @@ class Catalog:
             self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
-            raise IndexError_(f"{path} is damaged ({exc}); run `newsbot ingest --rebuild`") from exc
+            raise db_error(path, exc) from exc
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
 
+    @_guarded
     def get_meta(self, key: str) -> str | None:
         """A value from the meta table."""
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_guarded
     def set_meta(self, key: str, value: str) -> None:
         """Store a value in the meta table."""
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    @_guarded
     def docs_for_paths(self, paths: Iterable[str]) -> dict[str, list[str]]:
         """Document ids stored for each file path."""
         out: dict[str, list[str]] = {}
@@ -79,12 +110,14 @@ class Catalog:
             out[p] = [r[0] for r in self._db.execute("SELECT doc_id FROM documents WHERE path=?", (p,))]
         return out
 
+    @_guarded
     def paths_under(self, folder: str) -> list[str]:
         """Stored file paths inside a folder."""
         prefix = folder.rstrip("/") + "/"
         rows = self._db.execute("SELECT DISTINCT path FROM documents WHERE substr(path, 1, ?) = ?", (len(prefix), prefix))
         return [r[0] for r in rows]
 
+    @_guarded
     def chunk_ids(self, doc_ids: Sequence[str] | None = None) -> set[str]:
         """Chunk ids of some documents, or of all."""
         if doc_ids is None:
@@ -94,6 +127,16 @@ class Catalog:
             out.update(r[0] for r in self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (d,)))
         return out
 
+    @_guarded
+    def vector_ids(self, doc_ids: Sequence[str] | None = None) -> set[str]:
+        """The vector ids (passages and their sub-chunks) of some documents, or of all."""
+        if doc_ids is None:
+            rows = self._db.execute("SELECT chunk_id, subs FROM chunks").fetchall()
+        else:
+            rows = [r for d in doc_ids for r in self._db.execute("SELECT chunk_id, subs FROM chunks WHERE doc_id=?", (d,))]
+        return {v for cid, subs in rows for v in vector_ids(cid, subs)}
+
+    @_guarded
     def add(self, docs: Sequence[Document], chunks: Sequence[Chunk]) -> None:
         """Add documents and their chunks (FTS included) in one transaction; existing chunk ids are skipped."""
         with self._tx():
@@ -104,8 +147,8 @@ class Catalog:
                 )
             for c in chunks:
                 cur = self._db.execute(
-                    'INSERT OR IGNORE INTO chunks (chunk_id, doc_id, position, start, "end", text) VALUES (?,?,?,?,?,?)',
-                    (c.chunk_id, c.doc_id, c.position, c.start, c.end, c.text),
+                    'INSERT OR IGNORE INTO chunks (chunk_id, doc_id, position, start, "end", text, subs) VALUES (?,?,?,?,?,?,?)',
+                    (c.chunk_id, c.doc_id, c.position, c.start, c.end, c.text, c.subs),
                 )
                 if cur.rowcount:
                     self._db.execute(
@@ -113,6 +156,7 @@ class Catalog:
                         (cur.lastrowid, fts_text(c.title), fts_text(c.text)),
                     )
 
+    @_guarded
     def remove_docs(self, doc_ids: Sequence[str]) -> None:
         """Remove documents, their chunks and their FTS rows in one transaction."""
         with self._tx():
@@ -122,18 +166,20 @@ class Catalog:
                 self._db.execute("DELETE FROM chunks WHERE doc_id=?", (d,))
                 self._db.execute("DELETE FROM documents WHERE doc_id=?", (d,))
 
+    @_guarded
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """BM25 top ``k`` (title weighted with body); scores are negated bm25(), higher is better."""
         match = fts_query(query)
         if not match:
             return []
         rows = self._db.execute(
-            "SELECT c.chunk_id, -bm25(fts, 1.0, 1.0) FROM fts JOIN chunks c ON c.rowid = fts.rowid "
-            "WHERE fts MATCH ? ORDER BY bm25(fts, 1.0, 1.0) LIMIT ?",
+            f"SELECT c.chunk_id, -bm25(fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM fts JOIN chunks c ON c.rowid = fts.rowid "
+            f"WHERE fts MATCH ? ORDER BY bm25(fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) LIMIT ?",
             (match, k),
         )
         return [(cid, float(s)) for cid, s in rows]
 
+    @_guarded
     def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
         """Chunks with their document metadata, by id."""
         out = {}
@@ -147,6 +193,7 @@ class Catalog:
                 out[cid] = StoredChunk(*row)
         return out
 
+    @_guarded
     def documents(self) -> list[tuple[str, str, str, int]]:
         """Every document as (doc_id, title, path, number of chunks)."""
         return self._db.execute(
@@ -154,11 +201,23 @@ class Catalog:
             "GROUP BY d.doc_id ORDER BY d.path, d.title"
         ).fetchall()
 
+    @_guarded
     def counts(self) -> tuple[int, int]:
         """(documents, chunks)."""
         docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return docs, chunks
+
+    @_guarded
+    def fts_rows(self) -> int:
+        """Rows in the FTS5 index (one per chunk when the catalog is whole)."""
+        return self._db.execute("SELECT COUNT(*) FROM fts").fetchone()[0]
+
+    @_guarded
+    def check(self) -> str | None:
+        """SQLite's quick_check of the file: None when it is sound, else the first problem."""
+        row = self._db.execute("PRAGMA quick_check(1)").fetchone()
+        return None if row and row[0] == "ok" else (row[0] if row else "no answer from quick_check")
 
     def _tx(self):
         """A write transaction (IMMEDIATE, so concurrent writers queue on the busy timeout)."""

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from retrieval.catalog import Catalog
-from retrieval.chunking import DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP_SENTENCES, Chunk, chunk_document
+from retrieval.chunking import (
+    DEFAULT_CHUNK_CHARS,
+    DEFAULT_OVERLAP_SENTENCES,
+    Chunk,
+    chunk_document,
+    parent_id,
+    sub_spans,
+    vector_ids,
+)
 from retrieval.documents import SUPPORTED_SUFFIXES, Document, read_documents
 from retrieval.embedder import Embedder
 from retrieval.errors import IngestError
+from retrieval.injection import neutralise
 from retrieval.store import VectorStore
 
 BATCH = 64
@@ -28,6 +38,7 @@ class IngestReport:
     removed: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
+    flagged: list[tuple[str, str]] = field(default_factory=list)  # (path, what was found), see retrieval/injection.py
 
     def as_dict(self) -> dict:
         """The report as JSON-ready data."""
@@ -38,12 +49,20 @@ class IngestReport:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "flagged": [{"path": p, "reason": r} for p, r in self.flagged],
         }
 
 
 def embed_text(title: str, text: str) -> str:
-    """What the embedder sees for a chunk: its document's title, then its text."""
-    return f"{title}\n{text}"
+    """What the embedder sees for a chunk: its document's title, then its text (the title measured +0.005 hit@1)."""
+    return f"{title}. {text}"
+
+
+def vector_items(chunk_id: str, title: str, text: str) -> list[tuple[str, str]]:
+    """(vector id, text to embed) for a passage and each of its sub-chunks."""
+    subs = sub_spans(text)
+    ids = vector_ids(chunk_id, len(subs))
+    return list(zip(ids, [embed_text(title, text)] + [embed_text(title, text[s:e]) for s, e in subs]))
 
 
 def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
@@ -98,6 +117,7 @@ class Indexer:
                 if on_skip:
                     on_skip(str(f), str(exc))
                 continue
+            docs = [self._screen(d, f, report) for d in docs]
             key = str(f.resolve())
             seen.add(key)
             old = set(self.catalog.docs_for_paths([key])[key])
@@ -121,15 +141,37 @@ class Indexer:
         report.documents, report.chunks = self.catalog.counts()
         return report
 
+    @staticmethod
+    def _screen(doc: Document, path: Path, report: IngestReport) -> Document:
+        """The document with text aimed at the model neutralised; the file is reported when anything was found."""
+        text, found = neutralise(doc.text)
+        title, found_in_title = neutralise(doc.title)
+        found += found_in_title
+        if not found:
+            return doc
+        removed = sum(f.neutralised for f in found)
+        what = f"{removed} sentence(s) addressed to an AI model neutralised" if removed else "mentions a system prompt (kept)"
+        report.flagged.append((str(path), f"{what}: “{found[0].excerpt()}”"))
+        return dataclasses.replace(doc, title=title, text=text, doc_id="") if removed else doc
+
+    def add_documents(self, docs: Sequence[Document], progress: bool | None = None) -> int:
+        """Index documents that come from no file (evaluation datasets); returns chunks added."""
+        items = []
+        for doc in docs:
+            have = self.catalog.chunk_ids([doc.doc_id])
+            items.append((doc, [c for c in chunk_document(doc, self.chunk_chars, self.overlap) if c.chunk_id not in have]))
+        return self._add(items, progress)
+
     def _remove(self, doc_ids: Sequence[str]) -> int:
         """Drop documents: the catalog first (so search never shows them), then their vectors."""
         if not doc_ids:
             return 0
-        ids = sorted(self.catalog.chunk_ids(list(doc_ids)))
+        removed = len(self.catalog.chunk_ids(list(doc_ids)))
+        ids = sorted(self.catalog.vector_ids(list(doc_ids)))
         self.catalog.remove_docs(list(doc_ids))
         for i in range(0, len(ids), 1000):
             self.store.delete(ids[i : i + 1000])
-        return len(ids)
+        return removed
 
     def _add(self, items: Sequence[tuple[Document, list[Chunk]]], progress: bool | None) -> int:
         """Embed and write chunks in batches: vectors first, then the catalog, so an interruption never leaves a chunk without a vector."""
@@ -142,30 +184,32 @@ class Indexer:
         for i in range(0, len(pending), BATCH):
             batch = pending[i : i + BATCH]
             chunks = [c for _, c in batch]
-            vectors = self.embedder.embed_passages([embed_text(c.title, c.text) for c in chunks])
-            self.store.upsert([c.chunk_id for c in chunks], vectors)
+            self._embed([item for c in chunks for item in vector_items(c.chunk_id, c.title, c.text)])
             docs = list({d.doc_id: d for d, _ in batch}.values())
             self.catalog.add(docs, chunks)
             bar.update(len(batch))
         bar.close()
         return len(pending)
 
+    def _embed(self, items: Sequence[tuple[str, str]]) -> None:
+        """Embed (id, text) pairs in one batch and write them to the vector store in one call."""
+        self.store.upsert([i for i, _ in items], self.embedder.embed_passages([t for _, t in items]))
+
     def reconcile(self, progress: bool | None = None) -> int:
-        """Repair what an interrupted run left: drop vectors with no chunk, embed chunks with no vector; returns chunks re-embedded."""
+        """Repair what an interrupted run left: drop vectors with no chunk, embed chunks missing vectors; returns chunks repaired."""
         in_store = self.store.ids()
-        in_catalog = self.catalog.chunk_ids()
-        orphans = sorted(in_store - in_catalog)
+        expected = self.catalog.vector_ids()
+        orphans = sorted(in_store - expected)
         for i in range(0, len(orphans), 1000):
             self.store.delete(orphans[i : i + 1000])
-        missing = sorted(in_catalog - in_store)
+        missing = sorted({parent_id(v) for v in expected - in_store})
         if not missing:
             return 0
         rows = self.catalog.chunks(missing)
         bar = _bar(len(missing), "repairing", progress)
         for i in range(0, len(missing), BATCH):
             ids = missing[i : i + BATCH]
-            texts = [embed_text(rows[c].title, rows[c].text) for c in ids]
-            self.store.upsert(ids, self.embedder.embed_passages(texts))
+            self._embed([item for c in ids for item in vector_items(c, rows[c].title, rows[c].text)])
             bar.update(len(ids))
         bar.close()
         return len(missing)

@@ -21,7 +21,13 @@ class DataDirLock:
 
     def acquire(self, wait_s: float = 0.0, on_wait=None) -> "DataDirLock":
         """Take the lock, waiting up to ``wait_s`` seconds (calling ``on_wait`` once), else raise LockedError."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise LockedError(
+                f"cannot open {self.path} ({exc.strerror or exc}); make {self.path.parent} writable by this user, "
+                "or set NEWSBOT_DATA_DIR to a writable folder"
+            ) from exc
         deadline = time.monotonic() + wait_s
         told = False
         while True:
@@ -30,17 +36,21 @@ class DataDirLock:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
+                    owner = _owner(fd)
                     os.close(fd)
                     raise LockedError(
-                        f"another newsbot process is using {self.path.parent}; stop it first, "
+                        f"another newsbot process{owner} is using {self.path.parent}; stop it first, "
                         "or use a Chroma server to share the index (NEWSBOT_CHROMA_URL)"
                     ) from None
                 if on_wait and not told:
                     on_wait(f"waiting for another newsbot process to release {self.path.parent} …")
                     told = True
                 time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError:  # a full disk: the lock is held all the same, only the pid note is missing
+            pass
         self._fd = fd
         return self
 
@@ -56,3 +66,12 @@ class DataDirLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _owner(fd: int) -> str:
+    """' (pid N)' from the lock file's note, or '' when it has none."""
+    try:
+        note = os.pread(fd, 32, 0).decode("ascii", "ignore").strip()
+    except OSError:
+        return ""
+    return f" (pid {note})" if note.isdigit() else ""
