@@ -1,0 +1,90 @@
+"""Questions: admitted by the per-user limits, answered through the core loop, streamed, then sent as HTML and remembered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.events import Done, Queued, Started, Token
+from bot.telegram.access import strip_mention
+from bot.telegram.formatting import answer_html
+from bot.telegram.services import Flight, Services
+from bot.telegram.streaming import Reply
+
+log = logging.getLogger(__name__)
+_END = object()
+_DROPPED = object()
+
+
+async def on_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a text message; failures go to the error handler, which tells the user."""
+    svc: Services = context.bot_data["services"]
+    msg, user = update.message, update.effective_user
+    question = strip_mention(msg.text or "", context.bot.username)
+    if not question:
+        await msg.reply_text("Ask me a question about the articles.")
+        return
+    refusal = svc.limits.begin(user.id)
+    if refusal:
+        await msg.reply_text(refusal)
+        return
+    flight = Flight(msg.chat.id)
+    svc.flights.add(flight)
+    private = msg.chat.type == ChatType.PRIVATE
+    interval = svc.settings.edit_interval_s if private else svc.settings.group_edit_interval_s
+    reply = Reply(context.bot, msg.chat.id, private=private, interval=interval, reply_to=msg.message_id, draft_id=msg.message_id)
+    try:
+        done = await _answer(svc, question, flight, reply)
+        if done is None:
+            await reply.fail("Cancelled.")
+            return
+        note = ""
+        if done.cancelled:
+            note = "Stopped: the bot is restarting." if svc.stopping else "Stopped by /cancel."
+        await reply.finish(answer_html(done, note))
+        if not done.cancelled:
+            svc.history.add(msg.chat.id, done.question, done.answer, done.sources)
+    finally:
+        await reply.close()
+        svc.flights.discard(flight)
+        svc.limits.end(user.id)
+
+
+async def _answer(svc: Services, question: str, flight: Flight, reply: Reply) -> Done | None:
+    """Run the core loop, showing its events; None when /cancel dropped the question before it reached the model."""
+    history = svc.history.recent(flight.chat_id)
+    events: asyncio.Queue = asyncio.Queue()
+    flight.pump = asyncio.create_task(_pump(svc.answerer.aanswer(question, history, flight.cancel), events))
+    parts: list[str] = []
+    while True:
+        event = await events.get()
+        if event is _DROPPED:
+            return None
+        if isinstance(event, BaseException):
+            raise event
+        if isinstance(event, Queued):
+            reply.queued(event.ahead)
+        elif isinstance(event, Started):
+            flight.started = True
+            reply.started()
+        elif isinstance(event, Token):
+            parts.append(event.text)
+            reply.show("".join(parts))
+        elif isinstance(event, Done):
+            await flight.pump
+            return event
+
+
+async def _pump(answer, events: asyncio.Queue) -> None:
+    """Move the answer's events to ``events``; being cancelled closes the answer, which takes a queued job off the worker."""
+    try:
+        async for event in answer:
+            events.put_nowait(event)
+    except asyncio.CancelledError:
+        events.put_nowait(_DROPPED)
+    except Exception as exc:
+        events.put_nowait(exc)

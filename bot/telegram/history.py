@@ -1,0 +1,76 @@
+"""Conversations per chat in SQLite in the data directory, so a restart keeps them; also the sources of the last answer."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from bot.events import Source
+from bot.prompting import Turn
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY,
+    chat_id INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_chat ON turns (chat_id, id);
+"""
+
+
+class ConversationStore:
+    """The last ``keep`` turns of each chat; tiny reads and writes, safe from any thread."""
+
+    def __init__(self, path: Path, keep: int) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def recent(self, chat_id: int) -> list[Turn]:
+        """The chat's last turns, oldest first."""
+        if self.keep == 0:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT question, answer FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT ?", (chat_id, self.keep)
+            ).fetchall()
+        return [Turn(q, a) for q, a in reversed(rows)]
+
+    def add(self, chat_id: int, question: str, answer: str, sources: list[Source]) -> None:
+        """Record a turn and forget the ones beyond ``keep`` (the last is always kept, for /sources)."""
+        blob = json.dumps([asdict(s) for s in sources], ensure_ascii=False)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO turns (chat_id, question, answer, sources, at) VALUES (?, ?, ?, ?, ?)",
+                (chat_id, question, answer, blob, time.time()),
+            )
+            self._db.execute(
+                "DELETE FROM turns WHERE chat_id = ? AND id NOT IN (SELECT id FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT ?)",
+                (chat_id, chat_id, max(self.keep, 1)),
+            )
+
+    def last_sources(self, chat_id: int) -> list[Source]:
+        """The sources of the chat's last answer."""
+        with self._lock:
+            row = self._db.execute("SELECT sources FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (chat_id,)).fetchone()
+        return [Source(**d) for d in json.loads(row[0])] if row else []
+
+    def reset(self, chat_id: int) -> int:
+        """Forget the chat's conversation; returns the turns removed."""
+        with self._lock:
+            return self._db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,)).rowcount
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()

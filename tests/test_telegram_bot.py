@@ -1,0 +1,278 @@
+"""The bot against the fake Bot API server, through python-telegram-bot's real HTTP stack, with the fake generator."""
+
+import asyncio
+
+import pytest
+
+from bot.core import AnswerConfig, Answerer
+from bot.prompting import Templates
+from bot.settings import Settings
+from bot.worker import GenerationWorker
+from tests.conftest import SEEDS
+from tests.fake_telegram import BOT, TOKEN, FakeTelegram, RunningBot, document, message, until
+
+ALICE, BOB, MALLORY, ADMIN = 11, 22, 666, 99
+GROUP, OTHER_GROUP = -1001, -1002
+QUESTION = "Combien Meta prévoit-il d'investir dans Scale AI ?"
+
+
+@pytest.fixture(autouse=True)
+def ptb_timedelta(monkeypatch):
+    """Opt in to PTB's timedelta durations, as `newsbot telegram` does (the int form warns)."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+def tg():
+    server = FakeTelegram().start()
+    yield server
+    server.stop()
+
+
+def make_settings(tmp_path, tg, **kw) -> Settings:
+    base = dict(
+        data_dir=tmp_path / "data", model="bundled", telegram_token=TOKEN, telegram_base_url=tg.base_url,
+        allowed_users=[ALICE, BOB] + list(range(1000, 1030)), allowed_chats=[GROUP], admin_users=[ADMIN],
+        edit_interval_s=0.05, group_edit_interval_s=0.2, per_user_per_minute=5, _env_file=None,
+    )
+    return Settings(**{**base, **kw})
+
+
+@pytest.fixture
+def answerer(fake_index, fake_generator):
+    fake_index.indexer.ingest([SEEDS])
+    worker = GenerationWorker(fake_generator)
+    yield Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3, abstain_threshold=0.0))
+    worker.stop()
+
+
+@pytest.fixture
+async def bot(tmp_path, tg, answerer, fake_index):
+    async with RunningBot(make_settings(tmp_path, tg), answerer, fake_index) as running:
+        yield running
+
+
+def finals(tg, chat_id):
+    """The HTML messages the bot sent or edited into place in a chat."""
+    return [c.params for c in tg.calls if c.method in ("sendMessage", "editMessageText")
+            and c.params.get("chat_id") == chat_id and c.params.get("parse_mode") == "HTML" and c.status == 200]
+
+
+async def test_private_question_streams_drafts_then_one_html_message_with_sources(bot, tg, fake_generator):
+    fake_generator.enqueue("Plus de 10 milliards de dollars [1] <b>*vraiment*</b> & _plus_.")
+    fake_generator.delay_s = 0.02
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: finals(tg, ALICE), what="the answer")
+    (final,) = finals(tg, ALICE)
+    text = final["text"]
+    assert text.startswith("Plus de 10 milliards de dollars [1] &lt;b&gt;*vraiment*&lt;/b&gt; &amp; _plus_.")
+    assert "<b>Sources</b>" in text and "[1] <b>" in text and "“" in text
+    assert final["link_preview_options"] == {"is_disabled": True}
+    drafts = tg.of("sendMessageDraft", ALICE)
+    assert drafts and all(d.params["draft_id"] == drafts[0].params["draft_id"] != 0 for d in drafts)
+    assert tg.of("sendChatAction", ALICE)[0].params["action"] == "typing"
+    assert not tg.of("editMessageText", ALICE)  # private chats stream by drafts, not edits
+    assert {c.params.get("command") for c in tg.of("setMyCommands")} == {None}
+    assert [c["command"] for c in tg.of("setMyCommands")[0].params["commands"]] == ["start", "help", "reset", "sources", "cancel"]
+
+
+async def test_follow_up_uses_the_stored_conversation_and_reset_forgets_it(bot, tg, fake_generator):
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: len(finals(tg, ALICE)) == 1)
+    tg.push(message(ALICE, ALICE, "Et pourquoi ?"))
+    await until(lambda: len(finals(tg, ALICE)) == 2)
+    roles = [m["role"] for m in fake_generator.history[-1]]
+    assert roles == ["system", "user", "assistant", "user"] and fake_generator.history[-1][1]["content"] == QUESTION
+    assert bot.services.history.recent(ALICE)[0].question == QUESTION  # stored in SQLite: a restart keeps it
+    tg.push(message(ALICE, ALICE, "/reset"))
+    await until(lambda: any("forgotten" in t for t in tg.texts(ALICE)))
+    assert bot.services.history.recent(ALICE) == []
+
+
+async def test_commands_start_help_sources(bot, tg, fake_index):
+    tg.push(message(ALICE, ALICE, "/sources"))
+    await until(lambda: tg.texts(ALICE))
+    assert "No sources yet" in tg.texts(ALICE)[0]
+    tg.push(message(ALICE, ALICE, "/start"))
+    await until(lambda: len(tg.texts(ALICE)) == 2)
+    docs, chunks = fake_index.catalog.counts()
+    assert f"{docs} news article" in tg.texts(ALICE)[1] and f"{chunks} passages" in tg.texts(ALICE)[1]
+    tg.push(message(ALICE, ALICE, "/help"))
+    await until(lambda: len(tg.texts(ALICE)) == 3)
+    assert all(f"/{c}" in tg.texts(ALICE)[2] for c in ("start", "help", "reset", "sources", "cancel"))
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: finals(tg, ALICE))
+    tg.push(message(ALICE, ALICE, "/sources"))
+    await until(lambda: len(finals(tg, ALICE)) == 2)
+    assert finals(tg, ALICE)[1]["text"].startswith("<b>Sources</b>\n\n[1] <b>")
+
+
+async def test_unknown_user_gets_their_id_once_and_the_model_is_never_called(bot, tg, fake_generator):
+    tg.push(message(MALLORY, MALLORY, QUESTION))
+    tg.push(message(MALLORY, MALLORY, "/start"))
+    tg.push(message(ALICE, ALICE, "/help"))  # processed after Mallory's two: a marker that they were handled
+    await until(lambda: tg.texts(ALICE))
+    await until(lambda: tg.texts(MALLORY))
+    await asyncio.sleep(0.1)
+    assert tg.texts(MALLORY) == [f"Sorry, this bot is private. Your Telegram id is {MALLORY}: ask the owner to add it."]
+    assert fake_generator.history == [] and not tg.of("sendMessageDraft", MALLORY)
+
+
+async def test_groups_allowed_chat_only_and_only_when_addressed(bot, tg, fake_generator):
+    tg.push(message(GROUP, BOB, QUESTION))  # not addressed: ignored
+    tg.push(message(OTHER_GROUP, BOB, f"@{BOT['username']} {QUESTION}"))  # a group not allowed: told its id once
+    tg.push(message(GROUP, MALLORY, f"@{BOT['username']} {QUESTION}"))  # any member of an allowed group may ask
+    await until(lambda: finals(tg, GROUP), what="the group answer")
+    await until(lambda: tg.texts(OTHER_GROUP))
+    assert f"This group's id is {OTHER_GROUP}" in tg.texts(OTHER_GROUP)[0]
+    assert len(fake_generator.history) == 1 and fake_generator.history[0][-1]["content"].endswith(QUESTION)
+    bot_msg = {"message_id": 5, "date": 0, "chat": {"id": GROUP, "type": "supergroup"}, "from": BOT, "text": "earlier"}
+    tg.push(message(GROUP, BOB, "Et pourquoi ?", reply_to=bot_msg))  # a reply to the bot is addressed to it
+    await until(lambda: len(finals(tg, GROUP)) == 2)
+    tg.push(message(GROUP, BOB, f"/start@{BOT['username']}"))
+    tg.push(message(GROUP, BOB, "/start@some_other_bot"))
+    await until(lambda: any("articles" in t for t in tg.texts(GROUP)))
+    await asyncio.sleep(0.1)
+    assert sum("news article" in t for t in tg.texts(GROUP)) == 1
+    assert "Mention me" in [t for t in tg.texts(GROUP) if "news article" in t][0]
+
+
+async def test_group_streams_by_throttled_edits_of_one_message(bot, tg, fake_generator):
+    fake_generator.enqueue(" ".join(f"mot{i}" for i in range(60)) + " [1].")
+    fake_generator.delay_s = 0.01
+    tg.push(message(GROUP, BOB, f"@{BOT['username']} {QUESTION}"))
+    await until(lambda: finals(tg, GROUP))
+    sent = tg.of("sendMessage", GROUP)
+    edits = tg.of("editMessageText", GROUP)
+    assert len(sent) == 1 and edits and edits[-1].params["parse_mode"] == "HTML"
+    assert {e.params["message_id"] for e in edits} == {sent[0].params.get("message_id") or edits[0].params["message_id"]}
+    times = [c.at for c in sent + edits]
+    assert all(b - a >= 0.19 for a, b in zip(times, times[1:]))  # never more than one update per group interval
+    assert not tg.of("sendMessageDraft")
+
+
+async def test_flood_control_mid_answer_is_waited_out_and_the_answer_arrives(bot, tg, fake_generator):
+    fake_generator.enqueue("Une réponse complète [1].")
+    tg.fail("sendMessage", 429, retry_after=1, when=lambda p: p.get("parse_mode") == "HTML")
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: finals(tg, ALICE))
+    refused = [c for c in tg.calls if c.method == "sendMessage" and c.status == 429]
+    (final,) = finals(tg, ALICE)
+    assert len(refused) == 1 and final["text"] == refused[0].params["text"]
+    assert final["text"].startswith("Une réponse complète [1].")
+
+
+async def test_network_errors_are_retried(bot, tg):
+    tg.fail("sendMessage", 500, when=lambda p: p.get("parse_mode") == "HTML")
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: finals(tg, ALICE))
+    assert len([c for c in tg.calls if c.method == "sendMessage" and c.status == 500]) == 1
+
+
+async def test_thirty_users_at_once_all_answered_in_queue_order_and_start_stays_fast(bot, tg, fake_generator):
+    fake_generator.release.clear()  # hold the first answer until everyone is queued
+    users = list(range(1000, 1030))
+    bot.services.answerer.worker.max_queue = 64
+    for uid in users:
+        tg.push(message(uid, uid, QUESTION))
+    await until(lambda: len(tg.of("sendMessage", ok=True)) >= 29 and fake_generator.started.is_set(), what="queue notices")
+    tg.push(message(ALICE, ALICE, "/start"))
+    await until(lambda: tg.texts(ALICE), timeout=10, what="/start while the queue is full")
+    first_notice = {}
+    for c in tg.of("sendMessage"):
+        if "ahead of you" in c.params["text"]:
+            first_notice.setdefault(c.params["chat_id"], int(c.params["text"].split()[1]))
+    assert sorted(first_notice.values()) == list(range(1, 30))
+    fake_generator.release.set()
+    await until(lambda: all(finals(tg, u) for u in users), timeout=60, what="all answers")
+    for uid in first_notice:  # each waiting user's notice ends by saying generation started
+        assert tg.texts(uid)[-2].startswith("✍️ Your turn")
+
+
+async def test_full_queue_says_busy_and_one_question_per_user(bot, tg, fake_generator):
+    fake_generator.release.clear()
+    bot.services.answerer.worker.max_queue = 1
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: fake_generator.started.is_set())
+    tg.push(message(ALICE, ALICE, "Encore une question ?"))
+    await until(lambda: any("in progress" in t for t in tg.texts(ALICE)))
+    tg.push(message(1000, 1000, QUESTION))  # waits in the one place of the queue
+    await until(lambda: tg.texts(1000))
+    tg.push(message(BOB, BOB, QUESTION))
+    await until(lambda: tg.texts(BOB))
+    assert tg.texts(BOB) == ["I'm busy answering other questions; please try again in a minute."]
+    fake_generator.release.set()
+    await until(lambda: finals(tg, ALICE) and finals(tg, 1000))
+
+
+async def test_per_minute_limit(tmp_path, tg, answerer, fake_index):
+    async with RunningBot(make_settings(tmp_path, tg, per_user_per_minute=2), answerer, fake_index):
+        for _ in range(2):
+            tg.push(message(ALICE, ALICE, QUESTION))
+            await until(lambda n=len(finals(tg, ALICE)): len(finals(tg, ALICE)) == n + 1)
+        tg.push(message(ALICE, ALICE, QUESTION))
+        await until(lambda: any("this minute" in t for t in tg.texts(ALICE)))
+
+
+async def test_cancel_stops_generation_at_the_next_token(bot, tg, fake_generator):
+    fake_generator.enqueue(" ".join(f"mot{i}" for i in range(400)))
+    fake_generator.delay_s = 0.01
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: tg.of("sendMessageDraft", ALICE))
+    tg.push(message(ALICE, ALICE, "/cancel"))
+    await until(lambda: finals(tg, ALICE))
+    text = finals(tg, ALICE)[0]["text"]
+    assert "Stopped by /cancel." in text and "mot399" not in text
+    assert "Stopping the answer." in tg.texts(ALICE)
+    assert bot.services.history.recent(ALICE) == []  # a cancelled answer is not remembered
+
+
+async def test_cancel_while_queued_drops_the_question(bot, tg, fake_generator):
+    fake_generator.release.clear()
+    tg.push(message(BOB, BOB, QUESTION))
+    await until(lambda: fake_generator.started.is_set())
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: any("ahead of you" in t for t in tg.texts(ALICE)))
+    tg.push(message(ALICE, ALICE, "/cancel"))
+    await until(lambda: "Cancelled." in tg.texts(ALICE))
+    assert bot.services.answerer.worker.waiting() == 1
+    fake_generator.release.set()
+    await until(lambda: finals(tg, BOB))
+    assert len(fake_generator.history) == 1
+
+
+async def test_admin_upload_is_ingested_and_others_are_refused_without_download(bot, tg, fake_index):
+    body = "Title: Le port de Marseille s'agrandit\n\nLe port de Marseille ouvre un nouveau quai pour les ferries en 2026.".encode()
+    tg.files["F1"] = body
+    docs_before = fake_index.catalog.counts()[0]
+    tg.push(message(MALLORY, MALLORY, document=document("F0", "evil.txt", 10)))
+    tg.push(message(ALICE, ALICE, document=document("F0", "evil.txt", 10)))
+    tg.push(message(ADMIN, ADMIN, document=document("F1", "marseille.txt", len(body))))
+    await until(lambda: tg.texts(ADMIN), what="the upload report")
+    assert tg.texts(ADMIN)[0].startswith("Added “") and "new passage" in tg.texts(ADMIN)[0]
+    await until(lambda: tg.texts(ALICE))
+    assert "Only the bot's admins can add articles" in tg.texts(ALICE)[0]
+    assert [c.params["file_id"] for c in tg.calls if c.method in ("getFile", "download")] == ["F1", "F1"]
+    assert fake_index.catalog.counts()[0] == docs_before + 1
+
+
+async def test_admin_upload_refuses_wrong_type_and_size_without_download(bot, tg):
+    tg.push(message(ADMIN, ADMIN, document=document("F2", "notes.pdf", 10)))
+    tg.push(message(ADMIN, ADMIN, document=document("F3", "huge.txt", 50_000_000)))
+    await until(lambda: len(tg.texts(ADMIN)) == 2)
+    assert any(".pdf" in t for t in tg.texts(ADMIN)) and any("limit" in t for t in tg.texts(ADMIN))
+    assert not tg.of("getFile")
+
+
+async def test_edited_messages_channel_posts_and_failures_do_not_crash(bot, tg, fake_generator):
+    edited = message(ALICE, ALICE, QUESTION)["message"]
+    tg.push({"edited_message": edited})
+    tg.push({"channel_post": {"message_id": 1, "date": 0, "chat": {"id": -100777, "type": "channel"}, "text": "news"}})
+    fake_generator.fail_with = RuntimeError("boom")
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: tg.texts(ALICE))
+    assert tg.texts(ALICE)[-1] == "Generation failed (RuntimeError)."
+    fake_generator.fail_with = None
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: finals(tg, ALICE))
+    assert len(fake_generator.history) == 2
