@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import hashlib
+import json
 import queue
 import threading
 import time
@@ -12,12 +15,14 @@ from typing import AsyncIterator, Iterator, Sequence
 from bot import language
 from bot.events import Done, Queued, Retrieved, Source, Started, Token
 from bot.prompting import PromptPassage, Templates, Turn, build_messages, clean_answer
+from bot.generator import Usage
 from bot.worker import Failed, Finished, GenerationWorker, Job, Piece
 from retrieval.errors import InputError
 from retrieval.search import Hit, Searcher
 from retrieval.textnorm import clean_text
 
 FOLLOW_UP_WORDS = 8  # a question this short, asked after another, is searched together with the previous question
+CACHE_SIZE = 256  # finished answers kept, keyed by the exact prompt
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class Answerer:
         self.worker = worker
         self.templates = templates
         self.config = config
+        self._cache: collections.OrderedDict[str, tuple[str, int, int]] = collections.OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def check_question(self, question: str) -> str:
         """The cleaned question, or InputError when it is blank or too long."""
@@ -102,6 +109,33 @@ class Answerer:
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)
         return Done(prep.question, answer, prep.sources, abstained=False, cancelled=end.cancelled, timings=timings)
 
+    def _key(self, prep: Prepared) -> str:
+        """The cache key: the model, the answer budget and the exact prompt, so no answer is served for other passages."""
+        raw = json.dumps([self.worker.generator.name, self.config.max_tokens, prep.messages], ensure_ascii=False)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def _cached(self, prep: Prepared) -> list[object] | None:
+        """The events of an answer already generated for this exact prompt (another user asked the same), or None."""
+        with self._cache_lock:
+            hit = self._cache.get(self._key(prep))
+            if hit is not None:
+                self._cache.move_to_end(self._key(prep))
+        if hit is None:
+            return None
+        text, prompt_tokens, completion_tokens = hit
+        first = (time.perf_counter() - prep.started) * 1000
+        end = Finished(Usage(prompt_tokens, completion_tokens), first - prep.retrieve_ms, cancelled=False)
+        return [Started(), Token(text), self.finish(prep, text, end)]
+
+    def _remember(self, prep: Prepared, text: str, end: Finished) -> None:
+        """Keep a complete answer for the same prompt asked again."""
+        if end.cancelled or not text.strip():
+            return
+        with self._cache_lock:
+            self._cache[self._key(prep)] = (text, end.usage.prompt_tokens, end.usage.completion_tokens)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+
     def answer(self, question: str, history: Sequence[Turn] = (), cancel: threading.Event | None = None) -> Iterator[object]:
         """Answer synchronously (the CLI): yields Retrieved, Queued, Started, Token… and Done."""
         prep = self.prepare(question, history)
@@ -109,6 +143,10 @@ class Answerer:
             yield prep
             return
         yield Retrieved(prep.sources)
+        cached = self._cached(prep)
+        if cached:
+            yield from cached
+            return
         inbox: queue.Queue = queue.Queue()
         job = Job(prep.messages, self.config.max_tokens, inbox.put, cancel or threading.Event(), self.config.timeout_s)
         self.worker.submit(job)
@@ -132,6 +170,11 @@ class Answerer:
             yield prep
             return
         yield Retrieved(prep.sources)
+        cached = self._cached(prep)
+        if cached:
+            for event in cached:
+                yield event
+            return
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue = asyncio.Queue()
         sink = lambda event: loop.call_soon_threadsafe(inbox.put_nowait, event)  # noqa: E731
@@ -155,6 +198,7 @@ class Answerer:
         if isinstance(event, Piece):
             parts.append(event.text)
         elif isinstance(event, Finished):
+            self._remember(prep, "".join(parts), event)
             return self.finish(prep, "".join(parts), event)
         elif isinstance(event, Failed):
             raise event.error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
@@ -42,6 +43,7 @@ class LlamaGenerator:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.name = path.name
+        self.path = path
         self.n_ctx = n_ctx
         self.temperature = temperature
         if repack is None:
@@ -98,6 +100,22 @@ class LlamaGenerator:
     def count_tokens(self, text: str) -> int:
         """Token count with the model's own tokenizer."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def reset(self) -> None:
+        """Forget the evaluated prefix, so the next prompt is processed from scratch (benchmarks)."""
+        self._llm.reset()
+
+    def raw_speed(self, tokens: list[int], n_decode: int) -> tuple[float, float]:
+        """llama.cpp's own speed through the low-level eval loop: (prefill tokens/s, decode tokens/s)."""
+        self._llm.reset()
+        started = time.perf_counter()
+        self._llm.eval(tokens)
+        prefilled = time.perf_counter()
+        for _ in range(n_decode):
+            self._llm.eval([self._llm.sample(temp=self.temperature)])
+        decoded = time.perf_counter()
+        self._llm.reset()
+        return len(tokens) / (prefilled - started), n_decode / (decoded - prefilled)
 
     def close(self) -> None:
         """Free the model."""
