@@ -105,15 +105,24 @@ def chunk_document(doc: Document, max_chars: int = DEFAULT_CHUNK_CHARS, overlap:
     for position, (start, end) in enumerate(split_spans(doc.text, max_chars, overlap)):
         body = doc.text[start:end]
         digest = hashlib.sha256(f"{start}:{end}:{body}".encode()).hexdigest()[:12]
-        chunks.append(Chunk(f"{doc.doc_id}-{digest}", doc.doc_id, doc.title, body, position, start, end, len(sub_spans(body))))
+        subs = len(sub_spans(body)) + (position == 0)  # the lead passage also carries its headline's vector
+        chunks.append(Chunk(f"{doc.doc_id}-{digest}", doc.doc_id, doc.title, body, position, start, end, subs))
     return chunks
 
 
 def sub_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence windows of about SUBCHUNK_CHARS inside a passage; none for a passage that short already."""
-    if len(text) <= SUBCHUNK_CHARS:
-        return []
-    return _sentence_windows(text, 0, len(text), SUBCHUNK_CHARS, SUBCHUNK_OVERLAP_SENTENCES)
+    """Sentence windows of about SUBCHUNK_CHARS inside a passage, leaving out its heading line.
+
+    A heading phrased as a question ("Pourquoi Meta veut-elle investir ?") looks more like the user's question than the
+    sentence that answers it, so sub-chunks hold body text only; the passage's own vector keeps the heading.
+    """
+    body = 0
+    first = text.find("\n")
+    if first > 0 and _is_heading(text, 0, first):
+        body = len(text) - len(text[first:].lstrip())
+    if len(text) - body <= SUBCHUNK_CHARS:
+        return [(body, len(text))] if body else []
+    return _sentence_windows(text, body, len(text), SUBCHUNK_CHARS, SUBCHUNK_OVERLAP_SENTENCES)
 
 
 def vector_ids(chunk_id: str, subs: int) -> list[str]:

@@ -74,8 +74,8 @@ def dense_by_parent(scored: Iterable[tuple[str, float]], parent: Callable[[str],
             best_sub[pid] = float(score)
     out = {}
     for pid in own.keys() | best_sub.keys():
-        if pid in own and pid in best_sub:
-            out[pid] = passage_weight * own[pid] + (1 - passage_weight) * best_sub[pid]
+        if pid in own and pid in best_sub:  # a sub-vector that matches worse than the passage never drags it down
+            out[pid] = passage_weight * own[pid] + (1 - passage_weight) * max(best_sub[pid], own[pid])
         else:
             out[pid] = own.get(pid, best_sub.get(pid))
     return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))

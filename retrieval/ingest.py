@@ -58,11 +58,15 @@ def embed_text(title: str, text: str) -> str:
     return f"{title}. {text}"
 
 
-def vector_items(chunk_id: str, title: str, text: str) -> list[tuple[str, str]]:
-    """(vector id, text to embed) for a passage and each of its sub-chunks."""
-    subs = sub_spans(text)
+def vector_items(chunk_id: str, title: str, text: str, lead: bool = False) -> list[tuple[str, str]]:
+    """(vector id, text to embed) for a passage and each of its sub-chunks; a lead passage also gets its headline's."""
+    subs = sub_spans(text) + ([(-1, -1)] if lead else [])
     ids = vector_ids(chunk_id, len(subs))
-    return list(zip(ids, [embed_text(title, text)] + [embed_text(title, text[s:e]) for s, e in subs]))
+    if lead:  # news is written as an inverted pyramid: the headline sums up the lead paragraph
+        return list(zip(ids, [embed_text(title, text)] + [text[s:e] for s, e in subs[:-1]] + [title]))
+    # Sub-chunks are embedded without the title: a headline shared by every passage of an article drowns the
+    # differences between them (docs/retrieval.md); the passage's own vector carries the title.
+    return list(zip(ids, [embed_text(title, text)] + [text[s:e] for s, e in subs]))
 
 
 def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
@@ -184,7 +188,7 @@ class Indexer:
         for i in range(0, len(pending), BATCH):
             batch = pending[i : i + BATCH]
             chunks = [c for _, c in batch]
-            self._embed([item for c in chunks for item in vector_items(c.chunk_id, c.title, c.text)])
+            self._embed([item for c in chunks for item in vector_items(c.chunk_id, c.title, c.text, c.position == 0)])
             docs = list({d.doc_id: d for d, _ in batch}.values())
             self.catalog.add(docs, chunks)
             bar.update(len(batch))
@@ -209,7 +213,7 @@ class Indexer:
         bar = _bar(len(missing), "repairing", progress)
         for i in range(0, len(missing), BATCH):
             ids = missing[i : i + BATCH]
-            self._embed([item for c in ids for item in vector_items(c, rows[c].title, rows[c].text)])
+            self._embed([item for c in ids for item in vector_items(c, rows[c].title, rows[c].text, rows[c].position == 0)])
             bar.update(len(ids))
         bar.close()
         return len(missing)

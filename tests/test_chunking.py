@@ -66,8 +66,10 @@ def test_long_passages_get_sub_chunks_with_stable_vector_ids():
     doc = read_documents(SEED_FILE)[0]
     chunk = chunk_document(doc)[0]
     spans = sub_spans(chunk.text)
-    assert chunk.subs == len(spans) >= 2
-    assert all(e - s <= SUBCHUNK_CHARS for s, e in spans) and spans[0][0] == 0 and spans[-1][1] == len(chunk.text)
+    assert chunk.subs == len(spans) + 1 and len(spans) >= 2  # the lead passage also carries its headline's vector
+    assert chunk_document(doc)[1].subs == len(sub_spans(chunk_document(doc)[1].text))
+    assert all(e - s <= SUBCHUNK_CHARS for s, e in spans) and spans[-1][1] == len(chunk.text)
+    assert chunk.text[spans[0][0] :].startswith("Avez-vous")  # the heading line stays out of the sub-chunks
     ids = vector_ids(chunk.chunk_id, chunk.subs)
     assert ids[0] == chunk.chunk_id and {parent_id(i) for i in ids} == {chunk.chunk_id}
     assert sub_spans("Court.") == []

@@ -102,8 +102,9 @@ def test_dense_by_parent_blends_a_passage_with_its_best_sub_chunk():
     from retrieval.chunking import parent_id
     from retrieval.fusion import dense_by_parent
 
-    scored = [("a#1", 0.9), ("b", 0.8), ("a", 0.5), ("a#0", 0.6), ("c#0", 0.7)]
+    scored = [("a#1", 0.9), ("b", 0.8), ("a", 0.5), ("a#0", 0.6), ("c#0", 0.7), ("d", 0.6), ("d#0", 0.1)]
     out = dict(dense_by_parent(scored, parent_id, passage_weight=0.3))
     assert out["a"] == pytest.approx(0.3 * 0.5 + 0.7 * 0.9)
+    assert out["d"] == pytest.approx(0.6)  # a poor sub-chunk does not drag its passage down
     assert out["b"] == 0.8 and out["c"] == 0.7  # only one of the two: that one alone
-    assert [p for p, _ in dense_by_parent(scored, parent_id)] == ["b", "a", "c"]
+    assert [p for p, _ in dense_by_parent(scored, parent_id)] == ["b", "a", "c", "d"]
