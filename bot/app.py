@@ -37,8 +37,11 @@ class Index:
     extras: list = field(default_factory=list)
 
     def close(self) -> None:
-        """Close the catalog and release the data-directory lock."""
+        """Close the catalog and the vector store, and release the data-directory lock."""
         self.catalog.close()
+        close_store = getattr(self.store, "close", None)
+        if close_store:
+            close_store()
         if self.lock:
             self.lock.release()
 
@@ -61,12 +64,21 @@ def open_index(
     store: VectorStore | None = None,
     lock: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    wait_s: float = 0.0,
 ) -> Index:
-    """Open (creating if needed) the index in the data directory, holding its lock."""
+    """Open (creating if needed) the index in the data directory, holding its lock.
+
+    With NEWSBOT_CHROMA_URL the vectors live on a Chroma server that any number of processes share, so the data-directory
+    lock is not taken; the catalog beside it is a SQLite file that processes on the same host write safely (docs/deploy.md).
+    """
     data_dir = ensure_data_dir(settings)
-    held = DataDirLock(data_dir).acquire(wait_s=0, on_wait=on_wait) if lock else None
+    if settings.chroma_url:
+        lock = False
+    held = DataDirLock(data_dir).acquire(wait_s=wait_s, on_wait=on_wait) if lock else None
     try:
         embedder = embedder or E5Embedder()
+        if store is None and settings.chroma_url:
+            store = ChromaStore.http(settings.chroma_url, settings.chroma_headers(), embedder.name, embedder.dim)
         store = store or ChromaStore.persistent(data_dir / "chroma", embedder.name, embedder.dim)
         catalog = Catalog(data_dir / "catalog.sqlite3")
     except BaseException:
@@ -91,7 +103,18 @@ def answer_config(settings: Settings) -> AnswerConfig:
 
 
 def load_generator(settings: Settings, *, interactive: bool, confirm=None, notice=None):
-    """Resolve NEWSBOT_MODEL to a file, check it, and load it with llama.cpp."""
+    """The LLM server's client when NEWSBOT_LLM_BASE_URL is set; else resolve NEWSBOT_MODEL to a file, check it, and load it."""
+    if settings.llm_base_url:
+        from bot.remote import RemoteGenerator
+
+        return RemoteGenerator(
+            settings.llm_base_url,
+            n_ctx=settings.llm_n_ctx,
+            api_key=settings.llm_api_key,
+            model=settings.llm_model,
+            temperature=settings.temperature,
+            read_timeout_s=settings.generation_timeout_s,
+        )
     from bot.generator import LlamaGenerator
     from bot.models import check_gguf, resolve_model
 
@@ -115,6 +138,9 @@ def load_generator(settings: Settings, *, interactive: bool, confirm=None, notic
 
 
 def build_answerer(settings: Settings, index: Index, generator) -> Answerer:
-    """The answer loop over an open index and a loaded generator, with its own worker thread."""
-    worker = GenerationWorker(generator)
+    """The answer loop over an open index and a loaded generator, with its own worker thread (one per server slot when remote)."""
+    from bot.remote import RemoteGenerator
+
+    workers = settings.llm_parallel if isinstance(generator, RemoteGenerator) else 1
+    worker = GenerationWorker(generator, workers=workers)
     return Answerer(index.searcher, worker, Templates.load(), answer_config(settings))

@@ -19,10 +19,19 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Index article files and folders (default: seeds/)."""
     from bot.app import SEEDS_DIR, open_index
 
+    from retrieval.errors import LockedError
+
     paths = [Path(p) for p in args.paths] or [SEEDS_DIR]
-    if args.rebuild:
-        _wipe_index(settings)
-    index = open_index(settings)
+    wait = lambda msg: print(f"newsbot: {msg}", file=sys.stderr)  # noqa: E731
+    try:
+        if args.rebuild:
+            _wipe_index(settings, args.wait, wait)
+        index = open_index(settings, wait_s=args.wait, on_wait=wait)
+    except LockedError as exc:  # docs/reliability.md: a CLI ingest while the bot runs is refused, or waits with --wait
+        if "another newsbot process" not in str(exc):
+            raise
+        hint = "send the files to the bot as an admin, or retry with `newsbot ingest --wait SECONDS`"
+        raise LockedError(f"{exc}; {hint}" if not args.wait else f"{exc} (waited {args.wait:g} s)") from None
     try:
         report = index.indexer.ingest(paths, progress=None if not args.json else False)
     finally:
@@ -32,6 +41,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for path, reason in report.skipped:
             print(f"skipped {path}: {reason}", file=sys.stderr)
+        for path, reason in report.flagged:
+            print(f"flagged {path}: {reason}", file=sys.stderr)
         print(
             f"{report.documents} documents, {report.chunks} passages in the index "
             f"(added {report.added}, unchanged {report.unchanged}, removed {report.removed})"
@@ -39,7 +50,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.skipped and not (report.added or report.unchanged) else 0
 
 
-def _wipe_index(settings: Settings) -> None:
+def _wipe_index(settings: Settings, wait_s: float = 0.0, on_wait=None) -> None:
     """Delete the index files (not the models or conversations) so the next ingest rebuilds them."""
     import shutil
 
@@ -47,10 +58,13 @@ def _wipe_index(settings: Settings) -> None:
     from retrieval.lock import DataDirLock
 
     data_dir = ensure_data_dir(settings)
-    with DataDirLock(data_dir):
+    lock = DataDirLock(data_dir).acquire(wait_s, on_wait)
+    try:
         shutil.rmtree(data_dir / "chroma", ignore_errors=True)
         for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
             (data_dir / name).unlink(missing_ok=True)
+    finally:
+        lock.release()
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -112,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="files or folders (default: seeds/)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--rebuild", action="store_true", help="delete the index first and rebuild it")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another newsbot process to release the data directory")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", help="answer one question")
@@ -126,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["list", "pull"], default="list")
     p.add_argument("name", nargs="?")
     p.set_defaults(func=cmd_models)
+
+    from bot.bench import add_parser as add_bench
+    from bot.eval_cli import add_parser as add_eval
+
+    add_eval(sub)
+
+    add_bench(sub)
+
+    from bot.telegram.main import add_parser; add_parser(sub)  # noqa: E702
+    from bot.doctor import add_parser as add_doctor; add_doctor(sub)  # noqa: E702
     return parser
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,11 +57,28 @@ class Settings(BaseSettings):
     generation_timeout_s: float = Field(180.0, gt=0, description="Time limit for one answer, in seconds.")
     hf_endpoint: str | None = Field(None, description="Hugging Face endpoint for model downloads (default: HF_ENDPOINT or the public hub).")
 
+    chroma_url: str | None = Field(None, description="Chroma server URL, e.g. http://127.0.0.1:8000 (default: the embedded store in the data directory).")
+    chroma_auth_header: str | None = Field(None, description="One header sent to the Chroma server, written 'Name: value' (e.g. 'Authorization: Bearer TOKEN').", repr=False)
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible LLM server (llama-server, llama_cpp.server, vLLM), e.g. http://127.0.0.1:8080/v1 (default: llama.cpp in this process).")
+    llm_api_key: str | None = Field(None, description="API key for the LLM server, sent as a Bearer token.", repr=False)
+    llm_model: str | None = Field(None, description="Model name sent to the LLM server (vLLM needs it; llama.cpp servers ignore it).")
+    llm_n_ctx: int = Field(4096, ge=512, le=1_048_576, description="Context window of one request on the LLM server, in tokens (llama-server: --ctx-size divided by --parallel).")
+    llm_parallel: int = Field(1, ge=1, le=64, description="Answers generated at once through the LLM server (its number of slots); the in-process model always runs one.")
+
     telegram_token: str | None = Field(None, description="Bot token from @BotFather.", repr=False)
     telegram_base_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL (for a self-hosted Bot API server).")
     allowed_users: IdList = Field(default_factory=list, description="Telegram user ids allowed to ask (comma-separated).")
     allowed_chats: IdList = Field(default_factory=list, description="Telegram group ids where the bot answers (comma-separated).")
     admin_users: IdList = Field(default_factory=list, description="Telegram user ids allowed to add articles (comma-separated).")
+    webhook_url: str | None = Field(None, pattern=r"^https?://\S+$", description="Public HTTPS URL Telegram posts updates to; webhook mode when set, else polling.")
+    webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$", repr=False, description="Webhook secret_token (1-256 of A-Z a-z 0-9 _ -); generated at start-up if unset.")
+    webhook_listen: str = Field("127.0.0.1", min_length=1, description="Address the webhook server listens on (behind a reverse proxy).")
+    webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server listens on.")
+    queue_size: int = Field(16, ge=1, le=1000, description="Questions that may wait for the model before the bot answers 'busy'.")
+    per_user_per_minute: int = Field(6, ge=1, le=600, description="Questions one Telegram user may ask per minute.")
+    upload_max_bytes: int = Field(2_000_000, ge=1, le=20_000_000, description="Largest article file an admin may send (Telegram bots download at most 20 MB).")
+    edit_interval_s: float = Field(1.0, ge=0.0, le=60.0, description="Least time between streamed updates in a private chat, in seconds.")
+    group_edit_interval_s: float = Field(3.0, ge=0.0, le=60.0, description="Least time between message edits in a group, in seconds (Telegram allows 20 messages a minute per group).")
 
     _split_ids = field_validator("allowed_users", "allowed_chats", "admin_users", mode="before")(classmethod(lambda cls, v: _ids(v)))
 
@@ -73,6 +92,40 @@ class Settings(BaseSettings):
         if v.startswith("hf:") and (v.count("/") < 2 or not v.lower().endswith(".gguf")):
             raise ValueError("hf: models are written hf:OWNER/REPO/FILE.gguf")
         return v
+
+    @field_validator("chroma_url", "llm_base_url")
+    @classmethod
+    def _server_url(cls, v: str | None) -> str | None:
+        """A server URL is http(s)://HOST[:PORT][/PATH]; blank means unset."""
+        if v is None or not v.strip():
+            return None
+        v = v.strip().rstrip("/")
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8000")
+        try:
+            parts.port
+        except ValueError:
+            raise ValueError("the port must be a number from 1 to 65535") from None
+        return v
+
+    @field_validator("chroma_auth_header")
+    @classmethod
+    def _header(cls, v: str | None) -> str | None:
+        """'Name: value', with a header name made of token characters."""
+        if v is None or not v.strip():
+            return None
+        name, sep, value = v.partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name.strip()) or not value.strip():
+            raise ValueError("write it as 'Name: value', e.g. 'Authorization: Bearer TOKEN'")
+        return f"{name.strip()}: {value.strip()}"
+
+    def chroma_headers(self) -> dict[str, str]:
+        """The Chroma server headers as a dict (empty without chroma_auth_header)."""
+        if not self.chroma_auth_header:
+            return {}
+        name, _, value = self.chroma_auth_header.partition(":")
+        return {name.strip(): value.strip()}
 
     @property
     def models_dir(self) -> Path:

@@ -1,4 +1,7 @@
-"""The single generation worker: one thread owns the model; requests wait in a bounded queue and learn their place in it."""
+"""The generation worker: one thread owns the model; requests wait in a bounded queue and learn their place in it.
+
+With a remote LLM server that has several slots, several threads pull from the same queue (``workers``).
+"""
 
 from __future__ import annotations
 
@@ -55,17 +58,25 @@ class Job:
 
 
 class GenerationWorker:
-    """Runs jobs one at a time on its own thread, so the model is never used by two threads and the event loop never blocks."""
+    """Runs jobs one at a time on its own thread, so the model is never used by two threads and the event loop never blocks.
 
-    def __init__(self, generator: Generator, max_queue: int = 64) -> None:
+    ``workers`` > 1 runs that many jobs at once; only for a thread-safe generator (a remote server with as many slots).
+    """
+
+    def __init__(self, generator: Generator, max_queue: int = 64, workers: int = 1) -> None:
         self.generator = generator
         self.max_queue = max_queue
+        self.workers = max(1, workers)
         self._pending: collections.deque[Job] = collections.deque()
         self._cond = threading.Condition()
-        self._current: Job | None = None
+        self._running: list[Job] = []
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="generation-worker", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"generation-worker-{i}" if i else "generation-worker", daemon=True)
+            for i in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, job: Job) -> Job:
         """Queue a job; raises QueueFull when ``max_queue`` jobs already wait."""
@@ -75,16 +86,18 @@ class GenerationWorker:
             if len(self._pending) >= self.max_queue:
                 raise QueueFull(f"busy: {len(self._pending)} questions are waiting; try again in a minute")
             self._pending.append(job)
-            ahead = len(self._pending) - 1 + (self._current is not None)
+            ahead = len(self._pending) - 1 + len(self._running)
+            if ahead < self.workers:  # a thread is free for it
+                ahead = 0
             self._cond.notify_all()
         if ahead:
             job.sink(Queued(ahead))
         return job
 
     def waiting(self) -> int:
-        """Jobs waiting, plus the one running."""
+        """Jobs waiting, plus those running."""
         with self._cond:
-            return len(self._pending) + (self._current is not None)
+            return len(self._pending) + len(self._running)
 
     def cancel(self, job: Job) -> None:
         """Stop a job: dropped if still waiting, stopped at the next token if running."""
@@ -96,22 +109,26 @@ class GenerationWorker:
                 self._announce()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Cancel the running job, fail the waiting ones, and end the thread."""
+        """Cancel the running jobs, fail the waiting ones, and end the threads."""
         with self._cond:
             self._stopping = True
             waiting = list(self._pending)
             self._pending.clear()
-            if self._current is not None:
-                self._current.cancel.set()
+            for job in self._running:
+                job.cancel.set()
             self._cond.notify_all()
         for job in waiting:
             job.sink(Failed(GenerationError("the bot is restarting; please ask again in a minute")))
-        self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _announce(self) -> None:
-        """Tell every waiting job its new place (call with the lock held)."""
+        """Tell every waiting job its new place (call with the lock held); not while a free thread is about to take one."""
+        if len(self._running) < self.workers:
+            return
         for i, job in enumerate(self._pending):
-            job.sink(Queued(i + (self._current is not None)))
+            job.sink(Queued(i + len(self._running)))
 
     def _run(self) -> None:
         """The worker loop."""
@@ -122,13 +139,13 @@ class GenerationWorker:
                 if self._stopping:
                     return
                 job = self._pending.popleft()
-                self._current = job
+                self._running.append(job)
                 self._announce()
             try:
                 self._generate(job)
             finally:
                 with self._cond:
-                    self._current = None
+                    self._running.remove(job)
                     self._announce()
 
     def _generate(self, job: Job) -> None:
