@@ -120,7 +120,7 @@ def run(settings: Settings, sizes: list[int], contexts: list[int], say) -> dict:
     """Every measurement, in one process, as one JSON-ready dict."""
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         settings = settings.model_copy(update={"data_dir": Path(tmp)})
-        embedder = E5Embedder()
+        embedder = E5Embedder(num_threads=settings.embed_threads)
         index = open_index(settings, embedder=embedder)
         index.indexer.ingest([SEEDS_DIR], progress=False)
         say("generation: loading the model …")
