@@ -29,7 +29,7 @@ CACHE_SIZE = 256  # finished answers kept, keyed by the exact prompt
 class AnswerConfig:
     """The knobs of the loop, taken from Settings by the composition root."""
 
-    top_k: int = 4
+    top_k: int = 3
     max_tokens: int = 384
     max_question_chars: int = 2000
     abstain_threshold: float = 0.0

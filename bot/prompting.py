@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +93,13 @@ def build_messages(
     return messages, kept
 
 
+QUOTE = '"""'
+
+
 def _render(templates: Templates, p: PromptPassage) -> str:
-    """A passage as a quotation block; its title is escaped so that it cannot close the block."""
-    return templates.passage.format(n=p.n, title=html.escape(p.title, quote=True), text=p.text.replace("</passage>", "</ passage>"))
+    """A passage as a quotation block; neither its title nor its text can close the block early."""
+    title = " ".join(p.title.replace(QUOTE, '" " "').split())
+    return templates.passage.format(n=p.n, title=title, text=p.text.replace(QUOTE, '" " "'))
 
 
 def _trim_to(templates: Templates, p: PromptPassage, room: int, count_tokens: Callable[[str], int]) -> PromptPassage | None:

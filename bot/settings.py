@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     cpu_repack: bool | None = Field(None, description="llama.cpp weight repacking for CPU kernels; default on, except on CPUs with Intel AMX, where its kernels crash.")
     embed_threads: int | None = Field(1, ge=1, le=512, description="Threads for the embedder; 1 keeps search fast while llama.cpp generates on the same cores (measured: p95 70 ms vs 2.4 s on a busy 2-core box); empty for all cores.")
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")
-    top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
+    top_k: int = Field(3, ge=1, le=20, description="Passages given to the model (3 keeps the answer in the prompt for 95% of PIAF and all seed questions; docs/benchmarks.md).")
     chunk_chars: int = Field(1000, ge=200, le=4000, description="Largest passage, in characters.")
     chunk_overlap: int = Field(1, ge=0, le=5, description="Sentences shared by consecutive passages of a long paragraph.")
     abstain_threshold: float | None = Field(None, description="Fused score below which the bot says the articles do not answer (default: calibrated value).")
@@ -153,3 +153,15 @@ def load_settings(**overrides) -> Settings:
         err = exc.errors()[0]
         name = "NEWSBOT_" + str(err["loc"][0]).upper() if err.get("loc") else "settings"
         raise ConfigError(f"{name}: {err['msg']}") from None
+
+
+def settings_table() -> str:
+    """The README's settings table, generated from the fields so that the two cannot drift apart."""
+    rows = ["| Variable | Default | What it does |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = "per-user data folder" if name == "data_dir" else "(none)"
+        else:
+            default = "(none)" if field.default is None else f"`{field.default}`"
+        rows.append(f"| `NEWSBOT_{name.upper()}` | {default} | {field.description} |")
+    return "\n".join(rows)

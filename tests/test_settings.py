@@ -40,3 +40,11 @@ def test_invalid_values_are_one_line_errors(monkeypatch, var, value, expected):
 def test_token_is_not_in_repr(monkeypatch):
     monkeypatch.setenv("NEWSBOT_TELEGRAM_TOKEN", "123:SECRET")
     assert "SECRET" not in repr(load_settings(_env_file=None))
+
+
+def test_readme_lists_every_setting_as_the_code_defines_it():
+    from bot.settings import settings_table
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert settings_table() in readme, "README settings table is stale: regenerate it from bot.settings.settings_table()"
