@@ -132,7 +132,7 @@ def check_embedder(embedder, holder: dict) -> tuple[bool, str]:
     if embedder is None:
         from retrieval.embedder import E5Embedder
 
-        embedder = E5Embedder(num_threads=settings.embed_threads)
+        embedder = E5Embedder(num_threads=1)
     holder["embedder"] = embedder
     vec = np.asarray(embedder.embed_query("Combien Meta investit-il dans Scale AI ?"))
     norm = float(np.linalg.norm(vec))

@@ -66,12 +66,12 @@ def test_two_concurrent_ingests_one_refused_or_waiting_and_no_duplicates(clean_r
     folder, expected, fts_expected = clean_run
     data = tmp_path / "data"
     a, b = _start(["ingest", str(folder)], data), _start(["ingest", str(folder)], data)
-    (out_a, err_a), (out_b, err_b) = a.communicate(timeout=600), b.communicate(timeout=600)
+    (_, err_a), (_, err_b) = a.communicate(timeout=600), b.communicate(timeout=600)
     codes = sorted([a.returncode, b.returncode])
     refused = [err for proc, err in ((a, err_a), (b, err_b)) if proc.returncode != 0]
     assert codes in ([0, 0], [0, 1]), (err_a, err_b)
     for err in refused:
-        assert f"newsbot: error: another newsbot process (pid " in err and f"is using {data}" in err
+        assert "newsbot: error: another newsbot process (pid " in err and f"is using {data}" in err
         assert "newsbot ingest --wait SECONDS" in err and "Traceback" not in err
     ids, vectors, fts = _state(data)
     assert ids == vectors == expected and fts == fts_expected
