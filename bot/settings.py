@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$", repr=False, description="Webhook secret_token (1-256 of A-Z a-z 0-9 _ -); generated at start-up if unset.")
     webhook_listen: str = Field("127.0.0.1", min_length=1, description="Address the webhook server listens on (behind a reverse proxy).")
     webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server listens on.")
+    health_port: int | None = Field(None, ge=1, le=65535, description="Port of the bot's GET /healthz endpoint (for a load balancer in front of replicas); off when unset.")
+    health_listen: str = Field("127.0.0.1", description="Address the health endpoint listens on.")
     queue_size: int = Field(16, ge=1, le=1000, description="Questions that may wait for the model before the bot answers 'busy'.")
     per_user_per_minute: int = Field(6, ge=1, le=600, description="Questions one Telegram user may ask per minute.")
     upload_max_bytes: int = Field(2_000_000, ge=1, le=20_000_000, description="Largest article file an admin may send (Telegram bots download at most 20 MB).")

@@ -276,3 +276,26 @@ async def test_edited_messages_channel_posts_and_failures_do_not_crash(bot, tg, 
     tg.push(message(ALICE, ALICE, QUESTION))
     await until(lambda: finals(tg, ALICE))
     assert len(fake_generator.history) == 2
+
+
+async def test_health_endpoint_reports_the_bot_and_its_index(tmp_path, tg, answerer, fake_index):
+    import json
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with RunningBot(make_settings(tmp_path, tg, health_port=port), answerer, fake_index) as running:
+        async def get(path):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            raw = await reader.read()
+            writer.close()
+            head, _, body = raw.partition(b"\r\n\r\n")
+            return head.split(b" ")[1], body
+
+        status, body = await get("/healthz")
+        assert status == b"200" and json.loads(body) == {"status": "ok", "articles": 3, "passages": fake_index.catalog.counts()[1], "questions_waiting": 0}
+        assert (await get("/nope"))[0] == b"404"
+        running.services.stopping = True
+        assert (await get("/healthz"))[0] == b"503"

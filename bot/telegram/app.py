@@ -79,11 +79,19 @@ async def _post_init(app: Application) -> None:
     await app.bot.set_my_commands(commands.COMMANDS)
     if app.bot_data.get("stop_signals"):
         install_stop_signals(app)
+    services: Services = app.bot_data["services"]
+    if services.settings.health_port:
+        from bot.telegram.health import start_health_server
+
+        app.bot_data["health"] = await start_health_server(services, services.settings.health_listen, services.settings.health_port)
 
 
 async def _post_shutdown(app: Application) -> None:
     """Stop the worker thread and close the conversation store."""
     services: Services = app.bot_data["services"]
+    if health := app.bot_data.pop("health", None):
+        health.close()
+        await health.wait_closed()
     services.answerer.worker.stop(timeout=3.0)
     services.history.close()
 
