@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-# The first Python >= 3.11 on PATH (override with `make PYTHON=/path/to/python3.12 ...`).
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+# python3 if it is >= 3.11, else the newest python3.1x on PATH (override with `make PYTHON=/path/to/python3.12 ...`).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
 

@@ -70,14 +70,15 @@ def _wipe_index(settings: Settings, wait_s: float = 0.0, on_wait=None) -> None:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, streamed, then its sources."""
     from bot.app import build_answerer, load_generator, open_index
+    from bot.core import check_question
     from bot.events import Done, Token
 
+    check_question(args.question, settings.max_question_chars)  # before any loading: a bad question fails at once
     index = open_index(settings)
     try:
         if index.catalog.counts()[1] == 0:
             raise NewsbotError("the index is empty: add articles with `newsbot ingest FOLDER` first")
         answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
-        answerer.check_question(args.question)
         done = None
         for event in answerer.answer(args.question):
             if isinstance(event, Token) and not args.json:
@@ -172,6 +173,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file or folder we did not expect to fail: name it, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"newsbot: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback with -v
+        log.debug("unexpected error", exc_info=True)
+        print(f"newsbot: unexpected error ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+              "run with -v for details", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -60,12 +60,7 @@ class Answerer:
 
     def check_question(self, question: str) -> str:
         """The cleaned question, or InputError when it is blank or too long."""
-        question = clean_text(question).strip()
-        if not question:
-            raise InputError("the question is empty")
-        if len(question) > self.config.max_question_chars:
-            raise InputError(f"the question is {len(question)} characters long; the limit is {self.config.max_question_chars}")
-        return question
+        return check_question(question, self.config.max_question_chars)
 
     def search_query(self, question: str, history: Sequence[Turn]) -> str:
         """The text searched for: a short follow-up is joined to the previous question, which names what 'it' is."""
@@ -203,6 +198,16 @@ class Answerer:
         elif isinstance(event, Failed):
             raise event.error
         return None
+
+
+def check_question(question: str, limit: int) -> str:
+    """The cleaned question, or InputError when it is blank or longer than ``limit`` characters."""
+    question = clean_text(question).strip()
+    if not question:
+        raise InputError("the question is empty")
+    if len(question) > limit:
+        raise InputError(f"the question is {len(question)} characters long; the limit is {limit}")
+    return question
 
 
 def _public(event: object) -> object:

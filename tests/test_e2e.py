@@ -102,3 +102,10 @@ def test_chat_transcript(tmp_path):
     assert "Conversation forgotten." in text and "/sources  the sources" in text
     assert "Unknown command /nope" in text
     assert text.rstrip().endswith("> /quit")
+
+
+def test_unexpected_failures_are_one_line_without_traceback(tmp_path):
+    (tmp_path / "data").write_text("a file where the data folder should be", encoding="utf-8")
+    out = _cli("ingest", data_dir=tmp_path / "data")
+    assert out.returncode == 2 and out.stderr.startswith("newsbot: error: NEWSBOT_DATA_DIR: cannot create")
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
