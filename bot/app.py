@@ -130,7 +130,7 @@ def load_generator(settings: Settings, *, interactive: bool, confirm=None, notic
     return LlamaGenerator(
         path,
         n_ctx=settings.n_ctx,
-        n_threads=settings.n_threads,
+        n_threads=settings.resolved_threads(),
         n_gpu_layers=settings.resolved_gpu_layers(),
         temperature=settings.temperature,
         repack=settings.cpu_repack,

@@ -107,7 +107,7 @@ def scaling(settings: Settings, path: Path, contexts: list[int], messages: list[
     """Prefill and decode speed of the same prompt at several n_ctx values."""
     out = {}
     for n_ctx in contexts:
-        gen = LlamaGenerator(path, n_ctx=n_ctx, n_threads=settings.n_threads, n_gpu_layers=settings.resolved_gpu_layers(),
+        gen = LlamaGenerator(path, n_ctx=n_ctx, n_threads=settings.resolved_threads(), n_gpu_layers=settings.resolved_gpu_layers(),
                              temperature=settings.temperature, repack=settings.cpu_repack)
         tokens, _ = gen.prompt_tokens(messages)
         prefill, decode = gen.raw_speed(tokens, DECODE_TOKENS)

@@ -22,6 +22,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.errors import LockedError
 
     paths = [Path(p) for p in args.paths] or [SEEDS_DIR]
+    if "embed_threads" not in settings.model_fields_set:  # ingestion is throughput-bound: all cores (6.8 vs 3.5 passages/s on 2)
+        settings = settings.model_copy(update={"embed_threads": None})
     wait = lambda msg: print(f"newsbot: {msg}", file=sys.stderr)  # noqa: E731
     try:
         if args.rebuild:
