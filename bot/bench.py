@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--model", help="GGUF path or model spec (default: NEWSBOT_MODEL)")
     p.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes for search latency")
     p.add_argument("--contexts", default="2048,4096,8192", help="n_ctx values for the generation scaling run ('' to skip)")
-    p.add_argument("--quick", action="store_true", help="tiny run: 1k passages, no scaling (for tests)")
+    p.add_argument("--quick", action="store_true", help="tiny run: 1k passages, 3 articles, no n_ctx scaling (for tests)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -116,7 +116,7 @@ def scaling(settings: Settings, path: Path, contexts: list[int], messages: list[
     return out
 
 
-def run(settings: Settings, sizes: list[int], contexts: list[int], say) -> dict:
+def run(settings: Settings, sizes: list[int], contexts: list[int], say, documents: int = 40) -> dict:
     """Every measurement, in one process, as one JSON-ready dict."""
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         settings = settings.model_copy(update={"data_dir": Path(tmp)})
@@ -143,7 +143,7 @@ def run(settings: Settings, sizes: list[int], contexts: list[int], say) -> dict:
         vocabulary = sorted({w for q in QUESTIONS for w in q.split()} | set(Path(SEEDS_DIR, "meta-scale-ai-investissement.txt").read_text(encoding="utf-8").split()))
         questions = [json.loads(line)["question"] for line in Path(__file__).resolve().parent.parent.joinpath("tests/data/seed_questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
         result["retrieval"] = search_latency(embedder, sizes, (questions * 7)[:200], vocabulary, progress=say)
-        result["ingestion"] = ingestion_speed(embedder, sorted(SEEDS_DIR.glob("*.txt")), progress=say)
+        result["ingestion"] = ingestion_speed(embedder, sorted(SEEDS_DIR.glob("*.txt")), documents, progress=say)
     result["machine"] = _machine()
     return result
 
@@ -191,7 +191,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     sizes = [1000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     contexts = [] if args.quick else [int(c) for c in args.contexts.split(",") if c]
     say = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
-    result = run(settings, sizes, contexts, say)
+    result = run(settings, sizes, contexts, say, documents=3 if args.quick else 40)
     print(json.dumps(result, ensure_ascii=False) if args.json else table(result))
     return 0
 
