@@ -143,18 +143,14 @@ class Answerer:
             yield from cached
             return
         inbox: queue.Queue = queue.Queue()
-        job = Job(prep.messages, self.config.max_tokens, inbox.put, cancel or threading.Event(), self.config.timeout_s)
-        self.worker.submit(job)
+        job = self._submit(prep, inbox.put, cancel)
         parts: list[str] = []
         try:
             while True:
-                event = inbox.get()
-                done = self._step(prep, event, parts)
-                if done is not None:
-                    yield done
-                    return
-                if not isinstance(event, Finished):
-                    yield _public(event)
+                if (out := self._translate(prep, inbox.get(), parts)) is not None:
+                    yield out
+                    if isinstance(out, Done):
+                        return
         finally:
             self.worker.cancel(job)  # a consumer that stops early stops the generation too
 
@@ -172,32 +168,33 @@ class Answerer:
             return
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue = asyncio.Queue()
-        sink = lambda event: loop.call_soon_threadsafe(inbox.put_nowait, event)  # noqa: E731
-        job = Job(prep.messages, self.config.max_tokens, sink, cancel or threading.Event(), self.config.timeout_s)
-        self.worker.submit(job)
+        job = self._submit(prep, lambda event: loop.call_soon_threadsafe(inbox.put_nowait, event), cancel)
         parts: list[str] = []
         try:
             while True:
-                event = await inbox.get()
-                done = self._step(prep, event, parts)
-                if done is not None:
-                    yield done
-                    return
-                if not isinstance(event, Finished):
-                    yield _public(event)
+                if (out := self._translate(prep, await inbox.get(), parts)) is not None:
+                    yield out
+                    if isinstance(out, Done):
+                        return
         finally:
             self.worker.cancel(job)
 
-    def _step(self, prep: Prepared, event: object, parts: list[str]) -> Done | None:
-        """Fold one worker event into the answer; the Done event once generation ends; raise on failure."""
+    def _submit(self, prep: Prepared, sink, cancel: threading.Event | None) -> Job:
+        """Queue the prepared prompt on the generation worker."""
+        job = Job(prep.messages, self.config.max_tokens, sink, cancel or threading.Event(), self.config.timeout_s)
+        return self.worker.submit(job)
+
+    def _translate(self, prep: Prepared, event: object, parts: list[str]) -> object | None:
+        """A worker event as the front ends see it (Token, Queued, Started, or the final Done); raise on failure."""
         if isinstance(event, Piece):
             parts.append(event.text)
-        elif isinstance(event, Finished):
+            return Token(event.text)
+        if isinstance(event, Finished):
             self._remember(prep, "".join(parts), event)
             return self.finish(prep, "".join(parts), event)
-        elif isinstance(event, Failed):
+        if isinstance(event, Failed):
             raise event.error
-        return None
+        return event
 
 
 def check_question(question: str, limit: int) -> str:
@@ -208,11 +205,6 @@ def check_question(question: str, limit: int) -> str:
     if len(question) > limit:
         raise InputError(f"the question is {len(question)} characters long; the limit is {limit}")
     return question
-
-
-def _public(event: object) -> object:
-    """Worker events as the front ends see them."""
-    return Token(event.text) if isinstance(event, Piece) else event
 
 
 def _source(hit: Hit, passage: PromptPassage) -> Source:
