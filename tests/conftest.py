@@ -42,3 +42,16 @@ def fake_index(settings):
 def fake_generator() -> FakeGenerator:
     """A generator that streams canned answers."""
     return FakeGenerator()
+
+
+@pytest.fixture
+def answerer(fake_index, fake_generator):
+    """The real answer loop over the seed articles, with the fake embedder, store and generator; never abstains."""
+    from bot.core import AnswerConfig, Answerer
+    from bot.prompting import Templates
+    from bot.worker import GenerationWorker
+
+    fake_index.indexer.ingest([SEEDS])
+    worker = GenerationWorker(fake_generator)
+    yield Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3, abstain_threshold=0.0))
+    worker.stop()

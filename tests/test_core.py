@@ -13,14 +13,6 @@ from retrieval.errors import GenerationError, InputError
 from tests.conftest import SEEDS
 
 
-@pytest.fixture
-def answerer(fake_index, fake_generator):
-    fake_index.indexer.ingest([SEEDS])
-    worker = GenerationWorker(fake_generator)
-    yield Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3, abstain_threshold=0.0))
-    worker.stop()
-
-
 def test_answer_streams_tokens_then_done_with_sources(answerer, fake_generator):
     fake_generator.enqueue("Plus de 10 milliards de dollars [1].")
     events = list(answerer.answer("Combien Meta prévoit-il d'investir dans Scale AI ?"))

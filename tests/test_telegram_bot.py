@@ -4,11 +4,7 @@ import asyncio
 
 import pytest
 
-from bot.core import AnswerConfig, Answerer
-from bot.prompting import Templates
 from bot.settings import Settings
-from bot.worker import GenerationWorker
-from tests.conftest import SEEDS
 from tests.fake_telegram import BOT, TOKEN, FakeTelegram, RunningBot, document, message, until
 
 ALICE, BOB, MALLORY, ADMIN = 11, 22, 666, 99
@@ -36,14 +32,6 @@ def make_settings(tmp_path, tg, **kw) -> Settings:
         edit_interval_s=0.05, group_edit_interval_s=0.2, per_user_per_minute=5, _env_file=None,
     )
     return Settings(**{**base, **kw})
-
-
-@pytest.fixture
-def answerer(fake_index, fake_generator):
-    fake_index.indexer.ingest([SEEDS])
-    worker = GenerationWorker(fake_generator)
-    yield Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3, abstain_threshold=0.0))
-    worker.stop()
 
 
 @pytest.fixture
