@@ -287,3 +287,45 @@ async def test_health_endpoint_reports_the_bot_and_its_index(tmp_path, tg, answe
         assert (await get("/nope"))[0] == b"404"
         running.services.stopping = True
         assert (await get("/healthz"))[0] == b"503"
+
+
+async def test_webhook_mode_receives_updates_with_the_secret_and_refuses_them_without(tmp_path, tg, answerer, fake_index):
+    import json
+    import socket
+
+    from bot.telegram.app import build_application, build_services, webhook_args
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = make_settings(tmp_path, tg, webhook_url=f"http://127.0.0.1:{port}/newsbot/hook", webhook_port=port)
+    app = build_application(settings, build_services(settings, answerer, fake_index.catalog, fake_index.indexer))
+    args = {k: v for k, v in webhook_args(settings).items() if k != "stop_signals"}  # run_webhook's own argument
+    assert args["url_path"] == "newsbot/hook" and len(args["secret_token"]) >= 32
+    await app.initialize()
+    await app.post_init(app)
+    await app.updater.start_webhook(**args)
+    await app.start()
+    try:
+        set_hook = tg.of("setWebhook")[-1].params
+        assert set_hook["url"] == settings.webhook_url and set_hook["secret_token"] == args["secret_token"]
+
+        async def post(secret):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            body = json.dumps({"update_id": 1, "message": message(ALICE, ALICE, "/help")["message"]}).encode()
+            headers = f"POST /newsbot/hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            if secret:
+                headers += f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n"
+            writer.write(headers.encode() + b"Connection: close\r\n\r\n" + body)
+            status = (await reader.readline()).split()[1]
+            writer.close()
+            return status
+
+        assert await post("wrong-secret") == b"403"
+        assert await post(args["secret_token"]) == b"200"
+        await until(lambda: tg.texts(ALICE), what="the /help reply")
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        await app.post_shutdown(app)
