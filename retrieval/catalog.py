@@ -12,9 +12,13 @@ from retrieval.chunking import Chunk, vector_ids
 from retrieval.documents import Document
 from retrieval.errors import IndexError_
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
-from retrieval.textnorm import fts_query, fts_text
+from retrieval.textnorm import fts_query, fts_text, terms
 
 SCHEMA_VERSION = 1
+# A query term in more than this share of the passages is left out of the FTS query (measured: docs/benchmarks.md).
+COMMON_SHARE = 0.2
+KEEP_WHEN_ALL_COMMON = 3
+SKIP_FROM_ROWS = 10_000
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -28,6 +32,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 """
 
 
@@ -169,7 +174,7 @@ class Catalog:
     @_guarded
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """BM25 top ``k`` (title weighted with body); scores are negated bm25(), higher is better."""
-        match = fts_query(query)
+        match = fts_query(query, self._common_terms(query))
         if not match:
             return []
         rows = self._db.execute(
@@ -178,6 +183,20 @@ class Catalog:
             (match, k),
         )
         return [(cid, float(s)) for cid, s in rows]
+
+    def _common_terms(self, query: str) -> set[str]:
+        """Query terms found in more than COMMON_SHARE of the passages (all but the rarest few when every term is)."""
+        words = sorted(set(terms(query)))
+        if not words:
+            return set()
+        total = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        if total < SKIP_FROM_ROWS:  # small collections: posting lists are short, and BM25's IDF weighs common terms
+            return set()
+        df = dict(self._db.execute(f"SELECT term, doc FROM fts_vocab WHERE term IN ({','.join('?' * len(words))})", words))
+        common = {w for w in words if df.get(w, 0) > COMMON_SHARE * total}
+        if len(common) == len(words):  # nothing rare: keep the rarest few rather than nothing
+            common -= set(sorted(words, key=lambda w: df.get(w, 0))[:KEEP_WHEN_ALL_COMMON])
+        return common
 
     @_guarded
     def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from functools import lru_cache
 
 import snowballstemmer
@@ -96,9 +97,13 @@ def fts_text(text: str) -> str:
     return " ".join(terms(text))
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 MATCH expression OR-ing the question's quoted terms and adjacent-term phrases; "" when none."""
+def fts_query(text: str, skip: Collection[str] = ()) -> str:
+    """An FTS5 MATCH expression OR-ing the question's quoted terms and adjacent-term phrases; "" when none.
+
+    Terms in ``skip`` (too common to rank anything: their posting lists are long and their BM25 weight is near
+    zero) are left out, with the phrases that contain them.
+    """
     words = terms(text)
-    parts = dict.fromkeys(words)
-    parts.update(dict.fromkeys(f"{a} {b}" for a, b in zip(words, words[1:]) if a != b))
+    parts = dict.fromkeys(w for w in words if w not in skip)
+    parts.update(dict.fromkeys(f"{a} {b}" for a, b in zip(words, words[1:]) if a != b and a not in skip and b not in skip))
     return " OR ".join('"' + p.replace('"', '""') + '"' for p in parts)

@@ -77,3 +77,20 @@ def test_interrupted_ingestion_is_completed_by_a_rerun(settings, tmp_path):
     report = indexer.ingest([folder])
     assert report.added == 3 and report.chunks == full.chunks
     assert store.ids() == catalog.vector_ids()
+
+
+def test_large_catalogs_leave_very_common_terms_out_of_the_lexical_query(tmp_path, monkeypatch):
+    import retrieval.catalog as catalog_module
+    from retrieval.catalog import Catalog
+    from retrieval.chunking import Chunk
+    from retrieval.documents import Document
+
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    doc = Document(title="T", text="x", doc_id="d")
+    chunks = [Chunk(f"c{i}", "d", "T", f"commun mot{i} " + ("rare" if i == 7 else ""), i, 0, 1) for i in range(20)]
+    catalog.add([doc], chunks)
+    assert catalog._common_terms("commun rare") == set()  # a small catalog keeps every term
+    monkeypatch.setattr(catalog_module, "SKIP_FROM_ROWS", 10)
+    assert catalog._common_terms("commun rare") == {"commun"}
+    assert [cid for cid, _ in catalog.search("commun rare", 5)] == ["c7"]
+    assert catalog._common_terms("commun") == set()  # nothing rare: the rarest terms are kept

@@ -167,3 +167,11 @@ def test_fts_operators_in_questions_are_plain_words(fts):
     assert fts_query("NEAR AND NOT milliards") == '"near" OR "milliard" OR "near milliard"'
     rows = fts.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (fts_query("NEAR AND NOT milliards"),)).fetchall()
     assert rows == [(1,)]
+
+
+def test_fts_query_can_leave_out_common_terms_and_their_phrases():
+    from retrieval.textnorm import fts_query, terms
+
+    q = "Combien Meta prévoit-il d'investir dans Scale AI ?"
+    assert fts_query(q, skip={"met"}) == fts_query(q).replace('"met" OR ', "").replace('"met prevoit" OR ', "")
+    assert fts_query(q, skip=set(terms(q))) == ""
