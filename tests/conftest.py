@@ -55,3 +55,14 @@ def answerer(fake_index, fake_generator):
     worker = GenerationWorker(fake_generator)
     yield Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3, abstain_threshold=0.0))
     worker.stop()
+
+
+def pytest_unconfigure(config):
+    """Close the /dev/null files llama-cpp-python opens at import and never closes (a ResourceWarning at exit)."""
+    import sys
+
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None:
+            handle.close()
