@@ -19,15 +19,6 @@ ZW, RLO, LRI, COMBINING = "\u200b", "\u202e", "\u2066", "\u0336"
 INVISIBLE = set("\x00\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-@pytest.fixture
-def answerer(fake_index, fake_generator):
-    """The real answer loop over the seed article, with the fake generator."""
-    fake_index.indexer.ingest([SEEDS])
-    worker = GenerationWorker(fake_generator)
-    yield Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3, max_question_chars=2000))
-    worker.stop()
-
-
 # --- questions ---------------------------------------------------------------------------------
 
 
