@@ -94,3 +94,26 @@ def test_large_catalogs_leave_very_common_terms_out_of_the_lexical_query(tmp_pat
     assert catalog._common_terms("commun rare") == {"commun"}
     assert [cid for cid, _ in catalog.search("commun rare", 5)] == ["c7"]
     assert catalog._common_terms("commun") == set()  # nothing rare: the rarest terms are kept
+
+
+def test_the_cached_chunk_count_follows_writes_from_this_and_other_connections(tmp_path):
+    from retrieval.catalog import Catalog
+    from retrieval.chunking import Chunk
+    from retrieval.documents import Document
+
+    path = tmp_path / "c.sqlite3"
+    catalog, other = Catalog(path), Catalog(path)
+
+    def add(into, doc_id, n):
+        into.add([Document(title="T", text="x", doc_id=doc_id)], [Chunk(f"{doc_id}-{i}", doc_id, "T", f"mot{i}", i, 0, 1) for i in range(n)])
+
+    add(catalog, "a", 3)
+    assert catalog._chunk_count() == 3 and catalog._chunk_count() == 3  # the second call is served from the cache
+    add(catalog, "b", 2)
+    assert catalog._chunk_count() == 5  # this connection wrote
+    add(other, "c", 4)
+    assert catalog._chunk_count() == 9  # another connection (another process, in real use) wrote
+    other.remove_docs(["a"])
+    assert catalog._chunk_count() == 6
+    catalog.close()
+    other.close()

@@ -22,3 +22,12 @@ def test_an_index_built_with_another_embedder_is_refused_with_the_remedy(tmp_pat
         ChromaStore.persistent(tmp_path / "chroma", "embedder-b", 384)
     message = str(err.value)
     assert "embedder-a" in message and "embedder-b" in message and "newsbot ingest --rebuild" in message
+
+
+def test_query_on_an_empty_or_smaller_store_returns_what_there_is(tmp_path):
+    store = ChromaStore.persistent(tmp_path / "chroma", "test-embedder", 3)
+    assert store.query(np.array([1, 0, 0], dtype=np.float32), 10) == []
+    store.upsert(["x", "y"], np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32))
+    assert [i for i, _ in store.query(np.array([1, 0, 0], dtype=np.float32), 10)] == ["x", "y"]
+    store.delete(["x", "y"])
+    assert store.query(np.array([1, 0, 0], dtype=np.float32), 10) == []
