@@ -94,8 +94,19 @@ def cached(name, texts, fn):
     return arr
 
 
+def _batched(fn, texts, bs=32):
+    """fn over batches of bs texts of similar length (less padding); rows in the input order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.empty((len(texts), 384), np.float32)
+    for i in range(0, len(order), bs):
+        ix = order[i:i + bs]
+        out[ix] = np.asarray(fn([texts[j] for j in ix])).reshape(len(ix), -1)
+    return out
+
+
 def dense_passages(texts, name="p"):
-    return cached(name, texts, lambda t: np.vstack([model().passage([x]) for x in t]))
+    # batched since the sentence/small-chunk experiments; the cache key (name + hash of texts) is unchanged
+    return cached(name, texts, lambda t: _batched(model().passage, list(t)))
 
 
 def dense_queries(texts):

@@ -1,12 +1,12 @@
 """PIAF retrieval experiments: lexical variants, dense variants, fusion variants, abstention."""
-import sys, time, sqlite3, json, re, unicodedata
+import os, sys, time, sqlite3, json, re, unicodedata
 import numpy as np
 sys.path.insert(0, "/work/main")
 from retrieval import textnorm as tn
 from common import load, units, dense_passages, dense_queries
 
 NL = 100  # candidates kept from SQL per query
-LOG = "/work/scratch/piaf/results.jsonl"
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.jsonl")
 
 # ---------- lexical normalisers ----------
 _W = re.compile(r"\w+")
