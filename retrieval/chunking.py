@@ -11,6 +11,7 @@ from retrieval.documents import Document
 DEFAULT_CHUNK_CHARS = 1000
 DEFAULT_OVERLAP_SENTENCES = 1
 # Sub-chunks are embedded only to score their passage (a passage's best sentence window finds it): docs/retrieval.md.
+SHORT_TITLE_WORDS = 6  # PIAF: 185 of 191 article titles; news headlines run to 10-25 words
 SUBCHUNK_CHARS = 400
 SUBCHUNK_OVERLAP_SENTENCES = 1
 # A sentence ends with . ! ? or … (possibly followed by a closing quote) before whitespace and a capital or digit.
@@ -105,7 +106,7 @@ def chunk_document(doc: Document, max_chars: int = DEFAULT_CHUNK_CHARS, overlap:
     for position, (start, end) in enumerate(split_spans(doc.text, max_chars, overlap)):
         body = doc.text[start:end]
         digest = hashlib.sha256(f"{start}:{end}:{body}".encode()).hexdigest()[:12]
-        subs = len(sub_spans(body)) + (position == 0)  # the lead passage also carries its headline's vector
+        subs = len(sub_spans(body)) + (position == 0 and is_headline(doc.title))  # a lead passage also carries its headline's vector
         chunks.append(Chunk(f"{doc.doc_id}-{digest}", doc.doc_id, doc.title, body, position, start, end, subs))
     return chunks
 
@@ -123,6 +124,11 @@ def sub_spans(text: str) -> list[tuple[int, int]]:
     if len(text) - body <= SUBCHUNK_CHARS:
         return [(body, len(text))] if body else []
     return _sentence_windows(text, body, len(text), SUBCHUNK_CHARS, SUBCHUNK_OVERLAP_SENTENCES)
+
+
+def is_headline(title: str) -> bool:
+    """A title that is a sentence (news) rather than a name (an encyclopedia entry, a dossier, a person)."""
+    return len(title.split()) > SHORT_TITLE_WORDS
 
 
 def vector_ids(chunk_id: str, subs: int) -> list[str]:

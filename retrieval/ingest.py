@@ -14,6 +14,7 @@ from retrieval.chunking import (
     DEFAULT_OVERLAP_SENTENCES,
     Chunk,
     chunk_document,
+    is_headline,
     parent_id,
     sub_spans,
     vector_ids,
@@ -58,15 +59,24 @@ def embed_text(title: str, text: str) -> str:
     return f"{title}. {text}"
 
 
+def sub_text(title: str, text: str) -> str:
+    """What the embedder sees for a sub-chunk.
+
+    A short title names what the passage is about (an entity: "Sicile", "Napoléon Ier"), which its sentences
+    often only call "il" or "la ville": it goes in front, as for the passage. A headline is a sentence of its
+    own, shared by every passage of the article: in front of a 400-character window it drowns the differences
+    between them (docs/retrieval.md), so the window goes alone and the passage's own vector carries it.
+    """
+    return text if is_headline(title) else embed_text(title, text)
+
 def vector_items(chunk_id: str, title: str, text: str, lead: bool = False) -> list[tuple[str, str]]:
     """(vector id, text to embed) for a passage and each of its sub-chunks; a lead passage also gets its headline's."""
+    lead = lead and is_headline(title)  # a name sums up nothing; a headline sums up the lead paragraph
     subs = sub_spans(text) + ([(-1, -1)] if lead else [])
     ids = vector_ids(chunk_id, len(subs))
     if lead:  # news is written as an inverted pyramid: the headline sums up the lead paragraph
-        return list(zip(ids, [embed_text(title, text)] + [text[s:e] for s, e in subs[:-1]] + [title]))
-    # Sub-chunks are embedded without the title: a headline shared by every passage of an article drowns the
-    # differences between them (docs/retrieval.md); the passage's own vector carries the title.
-    return list(zip(ids, [embed_text(title, text)] + [text[s:e] for s, e in subs]))
+        return list(zip(ids, [embed_text(title, text)] + [sub_text(title, text[s:e]) for s, e in subs[:-1]] + [title]))
+    return list(zip(ids, [embed_text(title, text)] + [sub_text(title, text[s:e]) for s, e in subs]))
 
 
 def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:

@@ -73,3 +73,23 @@ def test_long_passages_get_sub_chunks_with_stable_vector_ids():
     ids = vector_ids(chunk.chunk_id, chunk.subs)
     assert ids[0] == chunk.chunk_id and {parent_id(i) for i in ids} == {chunk.chunk_id}
     assert sub_spans("Court.") == []
+
+
+def test_short_titles_go_in_front_of_sub_chunks_and_headlines_get_their_own_vector():
+    from retrieval.chunking import is_headline
+    from retrieval.ingest import vector_items
+
+    text = "La ville compte deux millions d'habitants. " * 30
+    name = Document(title="Paris", text=text)
+    headline = Document(title="Meta prépare un investissement record de plus de 10 milliards de dollars dans Scale AI", text=text)
+    assert not is_headline(name.title) and is_headline(headline.title)
+    for doc in (name, headline):
+        lead = chunk_document(doc)[0]
+        items = vector_items(lead.chunk_id, lead.title, lead.text, lead=True)
+        assert len(items) == 1 + lead.subs  # the catalog's count of vectors matches what is embedded
+        assert items[0][1].startswith(doc.title + ". ")  # the passage's own vector always carries the title
+        windows = [t for _, t in items[1:]]
+        if doc is name:  # an entity name tells the window what "la ville" is
+            assert all(t.startswith("Paris. ") for t in windows)
+        else:  # a headline would drown a 400-character window; it gets a vector of its own instead
+            assert windows[-1] == headline.title and not any(t.startswith(headline.title) for t in windows[:-1])

@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
 # Measured with this code (docs/retrieval.md); the embedder is deterministic, the margin absorbs float noise.
-PIAF_SUBSET_FLOOR = {"hit@1": 0.83, "hit@3": 0.945}
+PIAF_SUBSET_FLOOR = {"hit@1": 0.837, "hit@3": 0.951}
 MARGIN = 0.01
 
 
