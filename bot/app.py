@@ -9,7 +9,7 @@ from typing import Callable
 
 from bot.core import AnswerConfig, Answerer
 from bot.prompting import Templates
-from bot.settings import Settings
+from bot.settings import Settings, physical_cores
 from bot.worker import GenerationWorker
 from retrieval.catalog import Catalog
 from retrieval.embedder import E5Embedder, Embedder
@@ -76,7 +76,7 @@ def open_index(
         lock = False
     held = DataDirLock(data_dir).acquire(wait_s=wait_s, on_wait=on_wait) if lock else None
     try:
-        embedder = embedder or E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder)
+        embedder = embedder or E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
         if store is None and settings.chroma_url:
             store = ChromaStore.http(settings.chroma_url, settings.chroma_headers(), embedder.name, embedder.dim)
         store = store or ChromaStore.persistent(data_dir / "chroma", embedder.name, embedder.dim)

@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.app import SEEDS_DIR, build_answerer, load_generator, open_index
 from bot.events import Done, Token
 from bot.generator import LlamaGenerator, Usage
-from bot.settings import Settings
+from bot.settings import Settings, physical_cores
 from retrieval.benchmark import ingestion_speed, percentile, search_latency
 from retrieval.embedder import E5Embedder
 
@@ -120,7 +120,7 @@ def run(settings: Settings, sizes: list[int], contexts: list[int], say, document
     """Every measurement, in one process, as one JSON-ready dict."""
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         settings = settings.model_copy(update={"data_dir": Path(tmp)})
-        embedder = E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder)
+        embedder = E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
         index = open_index(settings, embedder=embedder)
         index.indexer.ingest([SEEDS_DIR], progress=False)
         say("generation: loading the model …")

