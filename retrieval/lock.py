@@ -68,10 +68,20 @@ class DataDirLock:
         self.release()
 
 
-def _owner(fd: int) -> str:
-    """' (pid N)' from the lock file's note, or '' when it has none."""
-    try:
-        note = os.pread(fd, 32, 0).decode("ascii", "ignore").strip()
-    except OSError:
-        return ""
-    return f" (pid {note})" if note.isdigit() else ""
+def _owner(fd: int, patience_s: float = 0.5) -> str:
+    """' (pid N)' from the lock file's note, or '' when it has none.
+
+    The owner writes its pid just after taking the lock, so a process refused at that very moment finds the
+    note empty: it looks again for up to ``patience_s`` (measured: two ingests started together hit this).
+    """
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            note = os.pread(fd, 32, 0).decode("ascii", "ignore").strip()
+        except OSError:
+            return ""
+        if note.isdigit():
+            return f" (pid {note})"
+        if time.monotonic() >= deadline:
+            return ""
+        time.sleep(0.02)
