@@ -88,3 +88,11 @@ def log_all(name, F, **extra):
     log(name, r["full"], tune={k: round(v, 4) for k, v in r["tune"].items()},
         held={k: round(v, 4) for k, v in r["held"].items()}, **extra)
     return r
+
+
+def dense_from_spec(S, M4, spec):
+    """The paragraph dense score a script is run with: 'base' (0.3*para + 0.7*max400) or 'a,b,c,g' = a*para + b*max400 + c*max(g)."""
+    if spec == "base":
+        return 0.3 * S.D0 + 0.7 * M4
+    a, b, c, g = spec.split(",")
+    return float(a) * S.D0 + float(b) * M4 + float(c) * gran(g)[0]

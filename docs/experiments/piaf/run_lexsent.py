@@ -9,16 +9,12 @@ import numpy as np
 sys.path.insert(0, "/work/main")
 from retrieval import textnorm as tn
 from exp import lexical_matrix, topn_mask
-from gran import setup, gran, sent_units, all_splits, log_all
+from gran import setup, gran, dense_from_spec, sent_units, all_splits, log_all
 from common import units
 
 S = setup()
 M4, _ = gran("400/100")
-spec = (sys.argv[1:] or ["base"])[0]
-if spec == "base":
-    D = 0.3 * S.D0 + 0.7 * M4
-else:
-    a, b, c, g = spec.split(","); D = float(a) * S.D0 + float(b) * M4 + float(c) * gran(g)[0]
+D = dense_from_spec(S, M4, (sys.argv[1:] or ["base"])[0])
 Q = [q[0] for q in S.qs]
 P = len(S.paras)
 

@@ -5,15 +5,11 @@ python run_prior.py [DENSE]   DENSE = 'base' (0.3*para+0.7*max400) or 'a,b,c,g' 
 """
 import sys, itertools, json
 import numpy as np
-from gran import setup, gran, fused, all_splits, log_all
+from gran import setup, gran, dense_from_spec, fused, all_splits, log_all
 
 S = setup()
 M4, _ = gran("400/100")
-spec = (sys.argv[1:] or ["base"])[0]
-if spec == "base":
-    D = 0.3 * S.D0 + 0.7 * M4
-else:
-    a, b, c, g = spec.split(","); D = float(a) * S.D0 + float(b) * M4 + float(c) * gran(g)[0]
+D = dense_from_spec(S, M4, (sys.argv[1:] or ["base"])[0])
 art = np.unique([p[1] for p in S.paras], return_inverse=True)[1]
 
 

@@ -5,17 +5,13 @@ python run_sparse3.py [DENSE]   DENSE as in run_prior.py
 """
 import sys, itertools, json, time
 import numpy as np
-from gran import setup, gran, all_splits, log_all
+from gran import setup, gran, dense_from_spec, all_splits, log_all
 from exp import topn_mask
 from common import sparse_vecs
 
 S = setup()
 M4, _ = gran("400/100")
-spec = (sys.argv[1:] or ["base"])[0]
-if spec == "base":
-    D = 0.3 * S.D0 + 0.7 * M4
-else:
-    a, b, c, g = spec.split(","); D = float(a) * S.D0 + float(b) * M4 + float(c) * gran(g)[0]
+D = dense_from_spec(S, M4, (sys.argv[1:] or ["base"])[0])
 t = time.time(); SP = sparse_vecs([f"{p[1]}. {p[2]}" for p in S.paras], "sp-title"); print("passages", round(time.time() - t), flush=True)
 t = time.time(); SQ = sparse_vecs([q[0] for q in S.qs], "sq"); print("queries", round(time.time() - t), flush=True)
 dim = max(int(ix.max()) for ix, _ in list(SP) + list(SQ) if len(ix)) + 1
