@@ -315,7 +315,7 @@ class E5QueryEncoder:
         self.dim = image.hidden
         self.max_tokens = image.max_positions
         self.tokenizer = UnigramTokenizer(image)
-        H, nb = image.hidden, image.hidden // QK
+        H = image.hidden
         word = image.q4_blocks("emb.word", image.vocab, H)
         self._word_scales = word[..., :2]
         self._word_qs = word[..., 2:]
@@ -327,7 +327,6 @@ class E5QueryEncoder:
         options.log_severity_level = 3  # ORT's warnings would go to stderr of a chat
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # never spin beside llama.cpp
         self._session = ort.InferenceSession(build_graph(image), options, providers=["CPUExecutionProvider"])
-        self._nb = nb
 
     def _embeddings(self, ids: list[int]) -> np.ndarray:
         rows = np.asarray(ids)
