@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from retrieval import e5_onnx
-from retrieval.e5_onnx import E5FormatError, E5QueryEncoder, UnigramTokenizer, read_image
+from retrieval.e5_model import E5FormatError, UnigramTokenizer, read_image
+from retrieval.e5_onnx import E5QueryEncoder
 from retrieval.embedder import E5Embedder
 
 pytestmark = pytest.mark.slow
