@@ -7,21 +7,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bot.core import AnswerConfig, Answerer
-from bot.prompting import Templates
+from bot.core.answer import AnswerConfig, Answerer
+from bot.core.prompting import Templates
 from bot.settings import Settings, physical_cores
-from bot.worker import GenerationWorker
-from retrieval.catalog import Catalog
-from retrieval.embedder import E5Embedder, Embedder
+from bot.core.worker import GenerationWorker
+from retrieval.stores.catalog import Catalog
+from retrieval.embedding.e5 import E5Embedder
+from retrieval.ports import Embedder, VectorStore
 from retrieval.errors import ConfigError
 from retrieval.fusion import DEFAULT_ABSTAIN_THRESHOLD
 from retrieval.ingest import Indexer
-from retrieval.lock import DataDirLock
+from retrieval.stores.lock import DataDirLock
 from retrieval.search import Searcher
-from retrieval.store import ChromaStore, VectorStore
+from retrieval.stores.chroma import ChromaStore
 
 log = logging.getLogger(__name__)
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 
 @dataclass
@@ -106,7 +106,7 @@ def answer_config(settings: Settings) -> AnswerConfig:
 def load_generator(settings: Settings, *, interactive: bool, confirm=None, notice=None):
     """The LLM server's client when NEWSBOT_LLM_BASE_URL is set; else resolve NEWSBOT_MODEL to a file, check it, and load it."""
     if settings.llm_base_url:
-        from bot.remote import RemoteGenerator
+        from bot.backends.remote import RemoteGenerator
 
         return RemoteGenerator(
             settings.llm_base_url,
@@ -116,8 +116,8 @@ def load_generator(settings: Settings, *, interactive: bool, confirm=None, notic
             temperature=settings.temperature,
             read_timeout_s=settings.generation_timeout_s,
         )
-    from bot.generator import LlamaGenerator
-    from bot.models import check_gguf, resolve_model
+    from bot.backends.llama import LlamaGenerator
+    from bot.backends.model_files import check_gguf, resolve_model
 
     path = resolve_model(
         settings.model,
@@ -140,7 +140,7 @@ def load_generator(settings: Settings, *, interactive: bool, confirm=None, notic
 
 def build_answerer(settings: Settings, index: Index, generator) -> Answerer:
     """The answer loop over an open index and a loaded generator, with its own worker thread (one per server slot when remote)."""
-    from bot.remote import RemoteGenerator
+    from bot.backends.remote import RemoteGenerator
 
     workers = settings.llm_parallel if isinstance(generator, RemoteGenerator) else 1
     worker = GenerationWorker(generator, workers=workers)

@@ -17,7 +17,7 @@ import sys
 
 def main(argv: list[str]) -> None:
     """Pop ``--repack auto|on|off``, then run llama_cpp.server's own main() with the rest."""
-    from bot.generator import _weight_repacking, cpu_has_amx
+    from bot.backends.llama import _weight_repacking, cpu_has_amx
 
     mode = "auto"
     if "--repack" in argv:

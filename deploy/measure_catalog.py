@@ -6,7 +6,7 @@ import multiprocessing as mp
 import tempfile
 import time
 from pathlib import Path
-from retrieval.catalog import Catalog
+from retrieval.stores.catalog import Catalog
 from retrieval.chunking import Chunk
 from retrieval.documents import Document
 

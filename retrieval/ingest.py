@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from retrieval.catalog import Catalog
+from retrieval.stores.catalog import Catalog
 from retrieval.chunking import (
     DEFAULT_CHUNK_CHARS,
     DEFAULT_OVERLAP_SENTENCES,
@@ -20,10 +20,10 @@ from retrieval.chunking import (
     vector_ids,
 )
 from retrieval.documents import SUPPORTED_SUFFIXES, Document, read_documents
-from retrieval.embedder import Embedder
+from retrieval.ports import Embedder
 from retrieval.errors import IngestError
 from retrieval.injection import neutralise
-from retrieval.store import VectorStore
+from retrieval.ports import VectorStore
 
 BATCH = 64
 

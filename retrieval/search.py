@@ -6,11 +6,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from retrieval.catalog import Catalog, StoredChunk
-from retrieval.embedder import Embedder
+from retrieval.stores.catalog import Catalog, StoredChunk
+from retrieval.ports import Embedder
 from retrieval.chunking import parent_id
 from retrieval.fusion import dense_by_parent, fuse
-from retrieval.store import VectorStore
+from retrieval.ports import VectorStore
 from retrieval.textnorm import clean_text
 
 DEFAULT_CANDIDATES = 40

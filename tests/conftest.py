@@ -47,9 +47,9 @@ def fake_generator() -> FakeGenerator:
 @pytest.fixture
 def answerer(fake_index, fake_generator):
     """The real answer loop over the seed articles, with the fake embedder, store and generator; never abstains."""
-    from bot.core import AnswerConfig, Answerer
-    from bot.prompting import Templates
-    from bot.worker import GenerationWorker
+    from bot.core.answer import AnswerConfig, Answerer
+    from bot.core.prompting import Templates
+    from bot.core.worker import GenerationWorker
 
     fake_index.indexer.ingest([SEEDS])
     worker = GenerationWorker(fake_generator)

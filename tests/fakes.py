@@ -10,7 +10,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from bot.generator import Usage
+from bot.core.ports import Usage
 
 
 class FakeGenerator:

@@ -119,7 +119,7 @@ def chroma_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def llm_server(tmp_path_factory):
     """llama_cpp.server with the bundled SmolLM2 model for the whole test module."""
-    from bot.models import bundled_model_path
+    from bot.backends.model_files import bundled_model_path
 
     folder = tmp_path_factory.mktemp("llm-server")
     server = llm(bundled_model_path(), folder).start()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, TypeHandler, filters
 
-from bot.core import Answerer
+from bot.core.answer import Answerer
 from bot.settings import Settings
 from bot.telegram import commands
 from bot.telegram.access import Access, gate
@@ -21,7 +21,7 @@ from bot.telegram.history import ConversationStore
 from bot.telegram.limits import UserLimits
 from bot.telegram.services import Services
 from bot.telegram.upload import on_document
-from retrieval.catalog import Catalog
+from retrieval.stores.catalog import Catalog
 from retrieval.ingest import Indexer
 
 log = logging.getLogger(__name__)

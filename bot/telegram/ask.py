@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.events import Done, Queued, Started, Token
+from bot.core.events import Done, Queued, Started, Token
 from bot.telegram.access import strip_mention
 from bot.telegram.formatting import answer_html
 from bot.telegram.services import Flight, Services

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import Conflict, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.worker import QueueFull
+from bot.core.worker import QueueFull
 from retrieval.errors import InputError, NewsbotError
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.events import Source
-from bot.prompting import Turn
+from bot.core.events import Source
+from bot.core.prompting import Turn
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (

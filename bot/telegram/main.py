@@ -10,9 +10,9 @@ import os
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
-from bot.core import Answerer
+from bot.core.answer import Answerer
 from bot.settings import Settings
-from retrieval.catalog import Catalog
+from retrieval.stores.catalog import Catalog
 from retrieval.errors import ConfigError, NewsbotError
 from retrieval.ingest import Indexer
 

@@ -6,12 +6,12 @@ import asyncio
 import threading
 from dataclasses import dataclass, field
 
-from bot.core import Answerer
+from bot.core.answer import Answerer
 from bot.settings import Settings
 from bot.telegram.access import Access
 from bot.telegram.history import ConversationStore
 from bot.telegram.limits import UserLimits
-from retrieval.catalog import Catalog
+from retrieval.stores.catalog import Catalog
 from retrieval.ingest import Indexer
 
 

@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 from bot.app import open_index  # noqa: E402
-from bot.models import bundled_model_path  # noqa: E402
+from bot.backends.model_files import bundled_model_path  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from retrieval.chunking import parent_id, sub_spans  # noqa: E402
-from retrieval.evaluate import contains_answer, load_jsonl, load_squad  # noqa: E402
+from retrieval.quality.evaluate import contains_answer, load_jsonl, load_squad  # noqa: E402
 
 K = (2, 3, 4, 5)
 
@@ -26,7 +26,7 @@ K = (2, 3, 4, 5)
 def token_counter():
     from llama_cpp import Llama
 
-    from bot.generator import _weight_repacking
+    from bot.backends.llama import _weight_repacking
 
     with _weight_repacking(False):
         llm = Llama(model_path=str(bundled_model_path()), n_ctx=512, vocab_only=True, verbose=False)

@@ -1,0 +1,1 @@
+"""The `newsbot` command line: one module per sub-command family, and the terminal rendering."""

@@ -1,0 +1,94 @@
+"""`newsbot eval`: retrieval quality on a SQuAD-format dataset or a JSONL question set, optionally with generation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.app import answer_config, build_answerer, load_generator, open_index
+from bot.core.events import Done
+from bot.settings import Settings
+from retrieval.errors import NewsbotError
+from retrieval.quality.evaluate import contains_answer, evaluate, load_jsonl, load_squad
+
+
+def add_parser(sub) -> None:
+    """Register `newsbot eval`."""
+    p = sub.add_parser("eval", help="measure retrieval (hit@k, MRR, latency, abstention) on a dataset")
+    p.add_argument("dataset", type=Path, help="SQuAD-format .json (e.g. PIAF) or .jsonl of {question, answers, unanswerable?}")
+    p.add_argument("--k", default="1,3,5,10", help="cut-offs, comma-separated")
+    p.add_argument("--limit", type=int, help="evaluate the first N questions only")
+    p.add_argument("--articles", type=Path, nargs="+", help="for .jsonl: ingest these into a temporary index (default: the configured index)")
+    p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer N questions with the model and check the gold answer is in the answer")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Evaluate and print a table or JSON."""
+    if not args.dataset.is_file():
+        raise NewsbotError(f"{args.dataset}: no such dataset file")
+    try:
+        ks = sorted({int(k) for k in args.k.split(",") if k.strip()})
+    except ValueError:
+        raise NewsbotError(f"--k {args.k}: expected numbers such as 1,3,5,10") from None
+    say = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
+    with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
+        squad = args.dataset.suffix.lower() == ".json"
+        if squad or args.articles:
+            settings = settings.model_copy(update={"data_dir": Path(tmp)})
+        index = open_index(settings)
+        try:
+            if squad:
+                docs, questions = load_squad(args.dataset, args.limit)
+                say(f"indexing {len(docs)} paragraphs …")
+                index.indexer.add_documents(docs, progress=None if not args.json else False)
+            else:
+                questions = load_jsonl(args.dataset, args.limit)
+                if args.articles:
+                    index.indexer.ingest(args.articles, progress=False)
+                if index.catalog.counts()[1] == 0:
+                    raise NewsbotError("the index is empty: pass --articles FOLDER or run `newsbot ingest` first")
+            say(f"searching {len(questions)} questions …")
+            result = evaluate(index.searcher, questions, ks, answer_config(settings).abstain_threshold)
+            if args.generate:
+                result["generation"] = _generate(settings, index, [q for q in questions if not q.unanswerable][: args.generate], say)
+        finally:
+            index.close()
+    print(json.dumps(result, ensure_ascii=False) if args.json else table(result, ks))
+    return 0
+
+
+def _generate(settings: Settings, index, questions, say) -> dict:
+    """Answer questions with the configured model; how often the gold answer appears in the answer."""
+    answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
+    found = abstained = 0
+    try:
+        for i, q in enumerate(questions, 1):
+            say(f"generating {i}/{len(questions)} …")
+            done = next(e for e in answerer.answer(q.question) if isinstance(e, Done))
+            abstained += done.abstained
+            found += contains_answer(done.answer, q.answers)
+    finally:
+        answerer.worker.stop()
+    n = max(1, len(questions))
+    return {"model": answerer.worker.generator.name, "answered": len(questions), "answer_in_reply": round(found / n, 4), "abstained": abstained}
+
+
+def table(r: dict, ks) -> str:
+    """The results as a small table."""
+    lines = [f"questions  {r['questions']}"]
+    lines += [f"hit@{k:<7}{r[f'hit@{k}']:.3f}" for k in ks]
+    lines += [f"MRR        {r['mrr']:.3f}", f"search     p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms"]
+    if "abstention_recall" in r:
+        lines.append(f"abstention precision {r['abstention_precision']:.3f}, recall {r['abstention_recall']:.3f}, "
+                     f"false abstentions {r['false_abstentions']}")
+    if "generation" in r:
+        g = r["generation"]
+        lines.append(f"generation ({g['model']}): gold answer in {g['answer_in_reply']:.0%} of {g['answered']} answers, {g['abstained']} abstained")
+    if r.get("misses"):
+        lines.append("not in the top 3: " + "; ".join(r["misses"][:5]))
+    return "\n".join(lines)

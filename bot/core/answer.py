@@ -1,0 +1,228 @@
+"""The answer loop, shared by the CLI and Telegram: retrieve, abstain or prompt, generate through the worker, clean up."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import AsyncIterator, Iterator, Sequence
+
+from bot.core import language
+from bot.core.events import Done, Queued, Retrieved, Source, Started, Token
+from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, clean_answer
+from bot.core.ports import Usage
+from bot.core.worker import Failed, Finished, GenerationWorker, Job, Piece
+from retrieval.errors import InputError
+from retrieval.search import Hit, Searcher
+from retrieval.textnorm import clean_text
+
+FOLLOW_UP_WORDS = 8  # a question this short, asked after another, is searched together with the previous question
+CACHE_SIZE = 256  # finished answers kept, keyed by the exact prompt
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    """The knobs of the loop, taken from Settings by the composition root."""
+
+    top_k: int = 3
+    max_tokens: int = 384
+    max_question_chars: int = 2000
+    abstain_threshold: float = 0.0
+    timeout_s: float | None = 180.0
+
+
+@dataclass
+class Prepared:
+    """A question ready for the model: its messages and the sources they quote."""
+
+    question: str
+    messages: list[dict]
+    sources: list[Source]
+    retrieve_ms: float
+    started: float
+
+
+class Answerer:
+    """Answers questions from the index with the generation worker; never imports Telegram or llama.cpp."""
+
+    def __init__(self, searcher: Searcher, worker: GenerationWorker, templates: Templates, config: AnswerConfig) -> None:
+        self.searcher = searcher
+        self.worker = worker
+        self.templates = templates
+        self.config = config
+        self._cache: collections.OrderedDict[str, tuple[str, int, int]] = collections.OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def check_question(self, question: str) -> str:
+        """The cleaned question, or InputError when it is blank or too long."""
+        return check_question(question, self.config.max_question_chars)
+
+    def search_query(self, question: str, history: Sequence[Turn]) -> str:
+        """The text searched for: a short follow-up is joined to the previous question, which names what 'it' is."""
+        if history and len(question.split()) <= FOLLOW_UP_WORDS:
+            return f"{history[-1].question} {question}"
+        return question
+
+    def prepare(self, question: str, history: Sequence[Turn] = ()) -> Prepared | Done:
+        """Retrieve and build the prompt (blocking work), or the abstention when no passage is relevant enough."""
+        started = time.perf_counter()
+        question = self.check_question(question)
+        hits = self.searcher.search(self.search_query(question, history), self.config.top_k)
+        retrieve_ms = (time.perf_counter() - started) * 1000
+        if not hits or hits[0].score < self.config.abstain_threshold:
+            return self._abstain(question, hits, retrieve_ms)
+        passages = [PromptPassage(i, h.chunk.title, h.chunk.text) for i, h in enumerate(hits, 1)]
+        budget = self.worker.generator.n_ctx - self.config.max_tokens
+        messages, kept = build_messages(
+            self.templates, question, passages, history, self.worker.generator.count_tokens, budget
+        )
+        sources = [_source(hits[p.n - 1], p) for p in kept]
+        return Prepared(question, messages, sources, retrieve_ms, started)
+
+    def _abstain(self, question: str, hits: Sequence[Hit], retrieve_ms: float) -> Done:
+        """'The articles do not say', in the question's language, naming the closest articles; the model is not called."""
+        lang = language.detect(question)
+        titles = list(dict.fromkeys(h.chunk.title for h in hits))[:3]
+        if titles:
+            text = self.templates.abstain[lang].format(titles="; ".join(f"« {t} »" if lang == "fr" else f"“{t}”" for t in titles))
+        else:
+            text = self.templates.abstain_empty[lang]
+        timings = _timings(retrieve_ms, None, retrieve_ms, 0, 0)
+        return Done(question, text, [], abstained=True, timings=timings)
+
+    def finish(self, prep: Prepared, text: str, end: Finished) -> Done:
+        """The Done event: citations to passages that were not in the prompt and foreign links removed."""
+        links = [s.url for s in prep.sources if s.url]
+        answer = clean_answer(text, len(prep.sources), links)
+        total = (time.perf_counter() - prep.started) * 1000
+        first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
+        timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)
+        return Done(prep.question, answer, prep.sources, abstained=False, cancelled=end.cancelled, timings=timings)
+
+    def _key(self, prep: Prepared) -> str:
+        """The cache key: the model, the answer budget and the exact prompt, so no answer is served for other passages."""
+        raw = json.dumps([self.worker.generator.name, self.config.max_tokens, prep.messages], ensure_ascii=False)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def _cached(self, prep: Prepared) -> list[object] | None:
+        """The events of an answer already generated for this exact prompt (another user asked the same), or None."""
+        with self._cache_lock:
+            hit = self._cache.get(self._key(prep))
+            if hit is not None:
+                self._cache.move_to_end(self._key(prep))
+        if hit is None:
+            return None
+        text, prompt_tokens, completion_tokens = hit
+        first = (time.perf_counter() - prep.started) * 1000
+        end = Finished(Usage(prompt_tokens, completion_tokens), first - prep.retrieve_ms, cancelled=False)
+        return [Started(), Token(text), self.finish(prep, text, end)]
+
+    def _remember(self, prep: Prepared, text: str, end: Finished) -> None:
+        """Keep a complete answer for the same prompt asked again."""
+        if end.cancelled or not text.strip():
+            return
+        with self._cache_lock:
+            self._cache[self._key(prep)] = (text, end.usage.prompt_tokens, end.usage.completion_tokens)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+
+    def answer(self, question: str, history: Sequence[Turn] = (), cancel: threading.Event | None = None) -> Iterator[object]:
+        """Answer synchronously (the CLI): yields Retrieved, Queued, Started, Token… and Done."""
+        prep = self.prepare(question, history)
+        if isinstance(prep, Done):
+            yield prep
+            return
+        yield Retrieved(prep.sources)
+        cached = self._cached(prep)
+        if cached:
+            yield from cached
+            return
+        inbox: queue.Queue = queue.Queue()
+        job = self._submit(prep, inbox.put, cancel)
+        parts: list[str] = []
+        try:
+            while True:
+                if (out := self._translate(prep, inbox.get(), parts)) is not None:
+                    yield out
+                    if isinstance(out, Done):
+                        return
+        finally:
+            self.worker.cancel(job)  # a consumer that stops early stops the generation too
+
+    async def aanswer(self, question: str, history: Sequence[Turn] = (), cancel: threading.Event | None = None) -> AsyncIterator[object]:
+        """Answer without blocking the event loop (Telegram): retrieval runs in a thread, generation in the worker."""
+        prep = await asyncio.to_thread(self.prepare, question, history)
+        if isinstance(prep, Done):
+            yield prep
+            return
+        yield Retrieved(prep.sources)
+        cached = self._cached(prep)
+        if cached:
+            for event in cached:
+                yield event
+            return
+        loop = asyncio.get_running_loop()
+        inbox: asyncio.Queue = asyncio.Queue()
+        job = self._submit(prep, lambda event: loop.call_soon_threadsafe(inbox.put_nowait, event), cancel)
+        parts: list[str] = []
+        try:
+            while True:
+                if (out := self._translate(prep, await inbox.get(), parts)) is not None:
+                    yield out
+                    if isinstance(out, Done):
+                        return
+        finally:
+            self.worker.cancel(job)
+
+    def _submit(self, prep: Prepared, sink, cancel: threading.Event | None) -> Job:
+        """Queue the prepared prompt on the generation worker."""
+        job = Job(prep.messages, self.config.max_tokens, sink, cancel or threading.Event(), self.config.timeout_s)
+        return self.worker.submit(job)
+
+    def _translate(self, prep: Prepared, event: object, parts: list[str]) -> object | None:
+        """A worker event as the front ends see it (Token, Queued, Started, or the final Done); raise on failure."""
+        if isinstance(event, Piece):
+            parts.append(event.text)
+            return Token(event.text)
+        if isinstance(event, Finished):
+            self._remember(prep, "".join(parts), event)
+            return self.finish(prep, "".join(parts), event)
+        if isinstance(event, Failed):
+            raise event.error
+        return event
+
+
+def check_question(question: str, limit: int) -> str:
+    """The cleaned question, or InputError when it is blank or longer than ``limit`` characters."""
+    question = clean_text(question).strip()
+    if not question:
+        raise InputError("the question is empty")
+    if len(question) > limit:
+        raise InputError(f"the question is {len(question)} characters long; the limit is {limit}")
+    return question
+
+
+def _source(hit: Hit, passage: PromptPassage) -> Source:
+    """A Source for a hit, with the text the model actually saw."""
+    c = hit.chunk
+    end = c.start + len(passage.text) if passage.text != c.text else c.end
+    return Source(passage.n, c.doc_id, c.title, c.chunk_id, passage.text, round(hit.score, 6), c.start, end, c.url, c.source)
+
+
+def _timings(retrieve_ms: float, first_ms: float | None, total_ms: float, prompt: int, completion: int) -> dict:
+    """The timings object of `ask --json`."""
+    return {
+        "retrieve_ms": round(retrieve_ms, 2),
+        "first_token_ms": None if first_ms is None else round(first_ms, 2),
+        "total_ms": round(total_ms, 2),
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+    }
+
+
+__all__ = ["Answerer", "AnswerConfig", "Prepared", "Queued", "Started"]

@@ -1,0 +1,1 @@
+"""Measuring retrieval: evaluation on question sets and the search/ingestion benchmarks."""

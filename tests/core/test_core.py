@@ -1,0 +1,135 @@
+"""The answer loop with the fake generator over a real catalog: streaming, citations, abstention, follow-ups, cancel."""
+
+import asyncio
+import threading
+
+import pytest
+
+from bot.core.answer import AnswerConfig, Answerer
+from bot.core.events import Done, Retrieved, Started, Token
+from bot.core.prompting import Templates, Turn
+from bot.core.worker import GenerationWorker
+from retrieval.errors import GenerationError, InputError
+from tests.conftest import SEEDS
+
+
+def test_answer_streams_tokens_then_done_with_sources(answerer, fake_generator):
+    fake_generator.enqueue("Plus de 10 milliards de dollars [1].")
+    events = list(answerer.answer("Combien Meta prévoit-il d'investir dans Scale AI ?"))
+    assert isinstance(events[0], Retrieved) and isinstance(events[1], Started)
+    tokens = [e.text for e in events if isinstance(e, Token)]
+    done = events[-1]
+    assert isinstance(done, Done) and "".join(tokens) == done.answer == "Plus de 10 milliards de dollars [1]."
+    assert not done.abstained and [s.n for s in done.sources] == list(range(1, len(done.sources) + 1))
+    prompt = fake_generator.history[-1][-1]["content"]
+    for s in done.sources:  # every source shown was in the prompt
+        assert s.text in prompt
+    assert done.timings["completion_tokens"] == 7 and done.timings["first_token_ms"] >= done.timings["retrieve_ms"]
+
+
+def test_markers_pointing_at_no_passage_are_removed(answerer, fake_generator):
+    fake_generator.enqueue("Dix milliards [2] [9].")
+    done = list(answerer.answer("Combien Meta investit-il ?"))[-1]
+    assert done.answer == "Dix milliards [2]."
+
+
+def test_abstains_without_calling_the_model_below_the_threshold(fake_index, fake_generator):
+    fake_index.indexer.ingest([SEEDS])
+    worker = GenerationWorker(fake_generator)
+    answerer = Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(abstain_threshold=1e9))
+    (done,) = list(answerer.answer("Quelle est la capitale de l'Australie ?"))
+    worker.stop()
+    assert done.abstained and done.answer.startswith("Les articles ne le disent pas.") and "«" in done.answer
+    assert fake_generator.history == []
+    (done,) = list(answerer.answer("What is the capital of Australia?"))
+    assert done.answer.startswith("The articles do not say.")
+
+
+def test_empty_index_abstains_with_advice(fake_index, fake_generator):
+    answerer = Answerer(fake_index.searcher, GenerationWorker(fake_generator), Templates.load(), AnswerConfig())
+    (done,) = list(answerer.answer("Who founded Scale AI?"))
+    assert done.abstained and "newsbot ingest" in done.answer
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "\u200b\u202e"])
+def test_blank_questions_are_refused(answerer, question):
+    with pytest.raises(InputError, match="empty"):
+        list(answerer.answer(question))
+
+
+def test_oversized_questions_are_refused_with_the_limit(answerer):
+    with pytest.raises(InputError, match="limit is 2000"):
+        list(answerer.answer("a" * 100_000))
+
+
+def test_follow_up_is_searched_with_the_previous_question(answerer, fake_generator):
+    history = [Turn("Qui a fondé Scale AI ?", "Alexandr Wang [1].")]
+    assert answerer.search_query("et en quelle année ?", history) == "Qui a fondé Scale AI ? et en quelle année ?"
+    long = "Quelle est la valorisation de Scale AI après l'investissement potentiel de Meta ?"
+    assert answerer.search_query(long, history) == long
+    list(answerer.answer("et en quelle année ?", history))
+    sent = fake_generator.history[-1]
+    assert sent[1] == {"role": "user", "content": "Qui a fondé Scale AI ?"}
+
+
+def test_cancel_stops_generation_at_the_next_token(answerer, fake_generator):
+    fake_generator.delay_s = 0.01
+    fake_generator.enqueue(" ".join(["mot"] * 500))
+    cancel = threading.Event()
+    seen = 0
+    done = None
+    for event in answerer.answer("Combien Meta investit-il ?", cancel=cancel):
+        if isinstance(event, Token):
+            seen += 1
+            if seen == 3:
+                cancel.set()
+        if isinstance(event, Done):
+            done = event
+    assert done.cancelled and seen <= 4
+
+
+def test_generation_failure_is_a_generation_error(answerer, fake_generator):
+    fake_generator.fail_with = RuntimeError("boom")
+    with pytest.raises(GenerationError, match="generation failed"):
+        list(answerer.answer("Combien Meta investit-il ?"))
+
+
+async def test_async_answer_does_not_block_the_loop(answerer, fake_generator):
+    fake_generator.delay_s = 0.02
+    fake_generator.enqueue("un deux trois quatre cinq six sept huit neuf dix")
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    events = [e async for e in answerer.aanswer("Combien Meta investit-il ?")]
+    task.cancel()
+    assert isinstance(events[-1], Done) and events[-1].answer.startswith("un deux")
+    assert ticks >= 10
+
+
+def test_same_prompt_is_answered_from_the_cache_without_the_model(answerer, fake_generator):
+    fake_generator.enqueue("Dix milliards [1].", "Autre réponse [1].")
+    first = list(answerer.answer("Combien Meta investit-il ?"))[-1]
+    second = list(answerer.answer("Combien Meta investit-il ?"))[-1]
+    assert len(fake_generator.history) == 1
+    assert second.answer == first.answer == "Dix milliards [1]." and second.sources == first.sources
+    assert second.timings["prompt_tokens"] == first.timings["prompt_tokens"]
+    history = [Turn("Qui a fondé Scale AI ?", "Alexandr Wang [1].")]
+    other = list(answerer.answer("Combien Meta investit-il ?", history))[-1]  # other prompt: generated anew
+    assert len(fake_generator.history) == 2 and other.answer == "Autre réponse [1]."
+
+
+def test_cancelled_answers_are_not_cached(answerer, fake_generator):
+    fake_generator.delay_s = 0.01
+    fake_generator.enqueue(" ".join(["mot"] * 200))
+    cancel = threading.Event()
+    for event in answerer.answer("Combien Meta investit-il ?", cancel=cancel):
+        if isinstance(event, Token):
+            cancel.set()
+    list(answerer.answer("Combien Meta investit-il ?"))
+    assert len(fake_generator.history) == 2
