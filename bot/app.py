@@ -18,6 +18,7 @@ from retrieval.errors import ConfigError
 from retrieval.fusion import DEFAULT_ABSTAIN_THRESHOLD
 from retrieval.ingest import Indexer
 from retrieval.stores.lock import DataDirLock
+from retrieval.stores.private import private_dir
 from retrieval.search import Searcher
 from retrieval.stores.chroma import ChromaStore
 
@@ -51,8 +52,8 @@ def ensure_data_dir(settings: Settings) -> Path:
     """Create the data directory, or raise ConfigError naming it."""
     path = settings.data_dir.expanduser()
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "models").mkdir(exist_ok=True)
+        private_dir(path)  # conversations, the catalog and the models: the service user's only (docs/reliability.md)
+        private_dir(path / "models")
     except OSError as exc:
         raise ConfigError(f"NEWSBOT_DATA_DIR: cannot create {path} ({exc.strerror or exc})") from exc
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -158,13 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: bool) -> None:
+    """WARNING, or DEBUG with -v; the Telegram library and HTTP clients never below INFO, since their debug lines carry users' messages."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for quiet in ("telegram", "httpx", "httpcore", "chromadb", "urllib3", "apscheduler"):
+        logging.getLogger(quiet).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors become one line on stderr and a non-zero exit, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "chromadb", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(args.verbose)
+    os.umask(os.umask(0o077) | 0o077)  # what newsbot writes (index, models, conversations) is the user's only
     try:
         settings = load_settings()
         return args.func(args, settings)

@@ -13,6 +13,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, TypeHandle
 
 from bot.core.answer import Answerer
 from bot.settings import Settings
+from retrieval.stores.private import private_dir
 from bot.telegram import commands
 from bot.telegram.access import Access, gate
 from bot.telegram.ask import on_question
@@ -38,7 +39,7 @@ def file_url(base_url: str) -> str:
 def build_services(settings: Settings, answerer: Answerer, catalog: Catalog, indexer: Indexer) -> Services:
     """The handlers' collaborators; the conversation store lives in the data directory."""
     data_dir = settings.data_dir.expanduser()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     answerer.worker.max_queue = settings.queue_size
     return Services(
         settings=settings,
