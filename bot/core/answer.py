@@ -14,7 +14,7 @@ from typing import AsyncIterator, Iterator, Sequence
 
 from bot.core import language
 from bot.core.events import Done, Queued, Retrieved, Source, Started, Token
-from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, clean_answer
+from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, cited, clean_answer
 from bot.core.ports import Usage
 from bot.core.worker import Failed, Finished, GenerationWorker, Job, Piece
 from retrieval.errors import InputError
@@ -97,7 +97,9 @@ class Answerer:
 
     def finish(self, prep: Prepared, text: str, end: Finished) -> Done:
         """The Done event: citations to passages that were not in the prompt and foreign links removed."""
-        links = [s.url for s in prep.sources if s.url]
+        # Links and @-names may come only from the sources the answer cites (their URLs and their passages).
+        shown = set(cited(text)) or {s.n for s in prep.sources}
+        links = [part for s in prep.sources if s.n in shown for part in (s.url or "", s.text)]
         answer = clean_answer(text, len(prep.sources), links)
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
