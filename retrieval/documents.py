@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.errors import IngestError
+from retrieval.hidden_html import strip_hidden
 from retrieval.textnorm import clean_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
@@ -202,11 +203,12 @@ class _HTMLText(html.parser.HTMLParser):
 def parse_html(text: str) -> Document:
     """An HTML page: <title> (or the first <h1>) and the text of its blocks, one paragraph each."""
     parser = _HTMLText()
-    parser.feed(text)
+    parser.feed(strip_hidden(text))  # text a browser never shows is not article text (and hides instructions)
     parser.close()
     parser._flush()
     title = " ".join((parser.h1 or parser.title).split())
     blocks = parser.blocks
     if blocks and title and blocks[0] == title:
         blocks = blocks[1:]
-    return Document(title=title or (blocks[0][:120] if blocks else ""), text="\n".join(blocks))
+    title, body = clean_text(title), clean_text("\n".join(blocks))  # character references are decoded only now
+    return Document(title=title or (body.split("\n")[0][:120] if body else ""), text=body)

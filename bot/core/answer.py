@@ -97,10 +97,9 @@ class Answerer:
 
     def finish(self, prep: Prepared, text: str, end: Finished) -> Done:
         """The Done event: citations to passages that were not in the prompt and foreign links removed."""
-        # Links and @-names may come only from the sources the answer cites (their URLs and their passages).
-        shown = set(cited(text)) or {s.n for s in prep.sources}
-        links = [part for s in prep.sources if s.n in shown for part in (s.url or "", s.text)]
-        answer = clean_answer(text, len(prep.sources), links)
+        # Links may come only from the cited sources' URLs, @-names also from their passages.
+        shown = [s for s in prep.sources if s.n in (set(cited(text)) or {s.n for s in prep.sources})]
+        answer = clean_answer(text, len(prep.sources), [s.url for s in shown if s.url], [s.text for s in shown])
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)

@@ -154,26 +154,30 @@ def _norm(link: str) -> str:
     return link.rstrip("/")
 
 
-def allowed_links(texts: Sequence[str]) -> set[str]:
-    """The links and @-names found in ``texts`` (the cited sources' URLs and passages), and each link's host."""
+def allowed_links(texts: Sequence[str], names_only: bool = False) -> set[str]:
+    """The links and @-names found in ``texts``, and each link's host; with ``names_only``, the @-names alone."""
     found: set[str] = set()
     for text in texts:
         for m in _LINK.finditer(text):
             link = _norm(m.group(0))
+            if names_only and not link.startswith("@"):
+                continue
             found.add(link)
             found.add(link.split("/", 1)[0])  # the site of an article may be named without the page
     return found
 
 
-def clean_answer(text: str, n_passages: int, sources: Sequence[str]) -> str:
+def clean_answer(text: str, n_passages: int, urls: Sequence[str], passages: Sequence[str] = ()) -> str:
     """Remove citation markers that point at no passage, and links and @-names that the cited sources do not contain.
 
-    ``sources`` are the cited sources' URLs and texts. Matching ignores case, and catches links without a scheme
+    Links may come from the cited sources' ``urls`` (the articles' own addresses, and their sites); @-names also
+    from their ``passages`` (news quotes accounts). A link written inside an article's text is not enough: an
+    article can carry an attacker's link. Matching ignores case, and catches links without a scheme
     (``evil.example/login``, ``www.evil.example``, ``t.me/x``), other schemes (``tg://resolve?domain=…``) and
     Telegram names (``@somebot``): a model tricked by an article must not hand users somewhere to go.
     """
     text = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_passages else "", text)
-    allowed = allowed_links(sources)
+    allowed = allowed_links(urls) | allowed_links(passages, names_only=True)
 
     def keep(m: re.Match) -> str:
         """The link itself when allowed, else the removal notice (trailing punctuation kept)."""

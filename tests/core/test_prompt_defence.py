@@ -56,7 +56,8 @@ def test_the_system_prompt_is_the_same_bytes_for_every_request():
     assert a[0] == b[0] == {"role": "system", "content": T.system}
 
 
-SOURCES = ["https://www.lemonde.fr/economie/article/1.html", "Selon Le Monde (lemonde.fr), @lemonde_officiel a publié."]
+URLS = ["https://www.lemonde.fr/economie/article/1.html"]
+PASSAGES = ["Selon le compte @lemonde_officiel, voir https://evil.example/phish et t.me/evilbot pour gagner."]
 
 
 @pytest.mark.parametrize(
@@ -64,11 +65,12 @@ SOURCES = ["https://www.lemonde.fr/economie/article/1.html", "Selon Le Monde (le
     [
         "HTTPS://evil.example/x", "Https://Evil.Example", "evil.example/login", "www.evil.example", "WWW.Evil.Example",
         "t.me/x", "T.ME/somebot", "tg://resolve?domain=somebot", "TG://resolve?domain=x", "@somebot", "@SomeBot",
-        "evil.com", "lemonde.fr.evil.com", "http://lemonde.fr@evil.example/", "javascript:alert(1)", "ftp://evil.example",
+        "evil.com", "lemonde.fr.evil.com", "https://evil.example/phish", "t.me/evilbot", "http://lemonde.fr@evil.example/", "javascript:alert(1)", "ftp://evil.example",
     ],
 )
 def test_links_and_names_not_in_the_sources_are_removed(link):
-    out = clean_answer(f"Voir {link} pour plus [1].", 1, SOURCES)
+    # A link inside an article's text is not enough (an injected article carries one): only the sources' URLs.
+    out = clean_answer(f"Voir {link} pour plus [1].", 1, URLS, PASSAGES)
     assert link.lower() not in out.lower() and "[link removed]" in out, out
 
 
@@ -78,10 +80,10 @@ def test_links_and_names_not_in_the_sources_are_removed(link):
      "www.lemonde.fr", "@lemonde_officiel", "@LeMonde_Officiel"],
 )
 def test_links_and_names_from_the_sources_stay_whatever_their_case(link):
-    out = clean_answer(f"Voir {link}. [1]", 1, SOURCES)
+    out = clean_answer(f"Voir {link}. [1]", 1, URLS, PASSAGES)
     assert link in out and "[link removed]" not in out
 
 
 def test_ordinary_text_is_not_taken_for_a_link():
     text = "M. Zuckerberg a annoncé 14,3 milliards (soit 10.5 %), e.g. aux U.S. Node.js et report.txt aussi [1]."
-    assert clean_answer(text, 1, SOURCES) == text
+    assert clean_answer(text, 1, URLS, PASSAGES) == text
