@@ -138,12 +138,24 @@ def parse_json(text: str, path: Path, *, jsonl: bool) -> list[Document]:
             Document(
                 title=clean_text(title).strip(),
                 text=clean_text(item["text"]).strip(),
-                url=_opt(item.get("url")),
+                url=safe_url(_opt(item.get("url"))),
                 date=_opt(item.get("date")),
                 source=_opt(item.get("source")),
             )
         )
     return docs
+
+
+MAX_URL_CHARS = 2000  # the longest URL browsers and link checkers reliably take
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) URL of sane length with a host and no spaces or control characters, else None."""
+    if not url or len(url) > MAX_URL_CHARS or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return None
+    scheme, sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    return url if sep and scheme.lower() in ("http", "https") and host and '"' not in url and "<" not in url else None
 
 
 def _opt(value: object) -> str | None:
