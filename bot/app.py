@@ -71,12 +71,12 @@ def open_index(
     """Open (creating if needed) the index in the data directory, holding its lock.
 
     With NEWSBOT_CHROMA_URL the vectors live on a Chroma server that any number of processes share, so the data-directory
-    lock is not taken; the catalog beside it is a SQLite file that processes on the same host write safely (docs/deploy.md).
+    lock is taken shared: the catalog beside it is a SQLite file that processes on the same host write safely
+    (docs/deploy.md), and `ingest --rebuild`, which needs the lock alone, cannot delete it under them.
     """
     data_dir = ensure_data_dir(settings)
-    if settings.chroma_url:
-        lock = False
-    held = DataDirLock(data_dir).acquire(wait_s=wait_s, on_wait=on_wait) if lock else None
+    shared = bool(settings.chroma_url)
+    held = DataDirLock(data_dir).acquire(wait_s=wait_s, on_wait=on_wait, shared=shared) if lock else None
     try:
         embedder = embedder or E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
         if store is None and settings.chroma_url:

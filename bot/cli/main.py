@@ -55,15 +55,21 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _wipe_index(settings: Settings, wait_s: float = 0.0, on_wait=None) -> None:
-    """Delete the index files (not the models or conversations) so the next ingest rebuilds them."""
+    """Delete both sides of the index (the vectors, local or on the Chroma server, and the catalog) so the next ingest rebuilds them.
+
+    The data-directory lock is taken exclusively: no bot or ingest (which hold it shared in server mode) is running.
+    """
     import shutil
 
     from bot.app import ensure_data_dir
+    from retrieval.stores.chroma import drop_collection
     from retrieval.stores.lock import DataDirLock
 
     data_dir = ensure_data_dir(settings)
     lock = DataDirLock(data_dir).acquire(wait_s, on_wait)
     try:
+        if settings.chroma_url:  # an embedder change can only be repaired by a new collection
+            drop_collection(settings.chroma_url, settings.chroma_headers())
         shutil.rmtree(data_dir / "chroma", ignore_errors=True)
         for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
             (data_dir / name).unlink(missing_ok=True)
