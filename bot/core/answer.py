@@ -72,6 +72,7 @@ class Answerer:
         """Retrieve and build the prompt (blocking work), or the abstention when no passage is relevant enough."""
         started = time.perf_counter()
         question = self.check_question(question)
+        self.worker.check_room()  # a full queue says busy before any retrieval time is spent
         hits = self.searcher.search(self.search_query(question, history), self.config.top_k)
         retrieve_ms = (time.perf_counter() - started) * 1000
         if not hits or hits[0].score < self.config.abstain_threshold:
