@@ -92,7 +92,7 @@ def clean_text(s: str) -> str:
                 continue
         else:
             marks = 0
-            if _compatibility(ch):
+            if ch >= "\u24b6" and _compatibility(ch):  # only code points from the first range up are worth testing
                 ch = unicodedata.normalize("NFKC", ch)
         out.append(ch)
     text = unicodedata.normalize("NFC", "".join(out))
