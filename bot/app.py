@@ -18,6 +18,7 @@ from retrieval.errors import ConfigError
 from retrieval.fusion import DEFAULT_ABSTAIN_THRESHOLD
 from retrieval.ingest import Indexer
 from retrieval.stores.lock import DataDirLock
+from retrieval.stores.private import private_dir
 from retrieval.search import Searcher
 from retrieval.stores.chroma import ChromaStore
 
@@ -51,8 +52,8 @@ def ensure_data_dir(settings: Settings) -> Path:
     """Create the data directory, or raise ConfigError naming it."""
     path = settings.data_dir.expanduser()
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "models").mkdir(exist_ok=True)
+        private_dir(path)  # conversations, the catalog and the models: the service user's only (docs/reliability.md)
+        private_dir(path / "models")
     except OSError as exc:
         raise ConfigError(f"NEWSBOT_DATA_DIR: cannot create {path} ({exc.strerror or exc})") from exc
     return path
@@ -70,12 +71,12 @@ def open_index(
     """Open (creating if needed) the index in the data directory, holding its lock.
 
     With NEWSBOT_CHROMA_URL the vectors live on a Chroma server that any number of processes share, so the data-directory
-    lock is not taken; the catalog beside it is a SQLite file that processes on the same host write safely (docs/deploy.md).
+    lock is taken shared: the catalog beside it is a SQLite file that processes on the same host write safely
+    (docs/deploy.md), and `ingest --rebuild`, which needs the lock alone, cannot delete it under them.
     """
     data_dir = ensure_data_dir(settings)
-    if settings.chroma_url:
-        lock = False
-    held = DataDirLock(data_dir).acquire(wait_s=wait_s, on_wait=on_wait) if lock else None
+    shared = bool(settings.chroma_url)
+    held = DataDirLock(data_dir).acquire(wait_s=wait_s, on_wait=on_wait, shared=shared) if lock else None
     try:
         embedder = embedder or E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
         if store is None and settings.chroma_url:

@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     allowed_chats: IdList = Field(default_factory=list, description="Telegram group ids where the bot answers (comma-separated).")
     admin_users: IdList = Field(default_factory=list, description="Telegram user ids allowed to add articles (comma-separated).")
     webhook_url: str | None = Field(None, pattern=r"^https?://\S+$", description="Public HTTPS URL Telegram posts updates to; webhook mode when set, else polling.")
-    webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$", repr=False, description="Webhook secret_token (1-256 of A-Z a-z 0-9 _ -); generated at start-up if unset.")
+    webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$", repr=False, description="Webhook secret_token (1-256 of A-Z a-z 0-9 _ -); if unset, derived from the bot token, so all replicas share it.")
     webhook_listen: str = Field("127.0.0.1", min_length=1, description="Address the webhook server listens on (behind a reverse proxy).")
     webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server listens on.")
     health_port: int | None = Field(None, ge=1, le=65535, description="Port of the bot's GET /healthz endpoint (for a load balancer in front of replicas); off when unset.")

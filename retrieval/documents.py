@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.errors import IngestError
+from retrieval.hidden_html import strip_hidden
 from retrieval.textnorm import clean_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
@@ -137,12 +138,24 @@ def parse_json(text: str, path: Path, *, jsonl: bool) -> list[Document]:
             Document(
                 title=clean_text(title).strip(),
                 text=clean_text(item["text"]).strip(),
-                url=_opt(item.get("url")),
+                url=safe_url(_opt(item.get("url"))),
                 date=_opt(item.get("date")),
                 source=_opt(item.get("source")),
             )
         )
     return docs
+
+
+MAX_URL_CHARS = 2000  # the longest URL browsers and link checkers reliably take
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) URL of sane length with a host and no spaces or control characters, else None."""
+    if not url or len(url) > MAX_URL_CHARS or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return None
+    scheme, sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    return url if sep and scheme.lower() in ("http", "https") and host and '"' not in url and "<" not in url else None
 
 
 def _opt(value: object) -> str | None:
@@ -202,11 +215,12 @@ class _HTMLText(html.parser.HTMLParser):
 def parse_html(text: str) -> Document:
     """An HTML page: <title> (or the first <h1>) and the text of its blocks, one paragraph each."""
     parser = _HTMLText()
-    parser.feed(text)
+    parser.feed(strip_hidden(text))  # text a browser never shows is not article text (and hides instructions)
     parser.close()
     parser._flush()
     title = " ".join((parser.h1 or parser.title).split())
     blocks = parser.blocks
     if blocks and title and blocks[0] == title:
         blocks = blocks[1:]
-    return Document(title=title or (blocks[0][:120] if blocks else ""), text="\n".join(blocks))
+    title, body = clean_text(title), clean_text("\n".join(blocks))  # character references are decoded only now
+    return Document(title=title or (body.split("\n")[0][:120] if body else ""), text=body)

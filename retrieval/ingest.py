@@ -157,14 +157,15 @@ class Indexer:
 
     @staticmethod
     def _screen(doc: Document, path: Path, report: IngestReport) -> Document:
-        """The document with text aimed at the model neutralised; the file is reported when anything was found."""
+        """The document with chat-template control tokens removed; the file is reported when anything was found (kept otherwise)."""
         text, found = neutralise(doc.text)
         title, found_in_title = neutralise(doc.title)
         found += found_in_title
         if not found:
             return doc
         removed = sum(f.neutralised for f in found)
-        what = f"{removed} sentence(s) addressed to an AI model neutralised" if removed else "mentions a system prompt (kept)"
+        what = (f"{removed} sentence(s) with chat-template control tokens neutralised" if removed
+                else "text that may address an AI model (kept: reported only)")
         report.flagged.append((str(path), f"{what}: “{found[0].excerpt()}”"))
         return dataclasses.replace(doc, title=title, text=text, doc_id="") if removed else doc
 

@@ -1,12 +1,18 @@
-"""Text in articles aimed at the model ("ignore previous instructions", "tu es maintenant…"): found at ingestion, neutralised or flagged.
+"""Text in articles aimed at the model ("ignore previous instructions", "tu es maintenant…"): reported at ingestion.
 
-Articles are untrusted data. Two kinds of finding:
+Articles are untrusted data, and this detector is a report, not a defence: a paraphrase or an instruction split
+over two sentences gets past it, and news quotes people telling others to ignore rules (docs/reliability.md
+measures both). So a sentence it finds is kept and only reported by ``newsbot ingest``. The defences are
+elsewhere: clean_text strips invisible and look-alike characters, hidden HTML is dropped, every passage reaches
+the model as a quotation it cannot close, under a system prompt that says so, and answers keep only the
+sources' links. Two kinds of finding are reported:
 
 - an *instruction* addressed to a language model (ignore/disregard/forget the previous instructions, "you are now…",
-  chat-template control tokens, "reply only …"): the whole sentence is replaced by ``NEUTRALISED`` in the indexed
-  text, so no prompt ever carries it, and the file is reported by ``newsbot ingest``;
-- a *mention* (an article that talks about "system prompts"): kept, because news about AI legitimately says it,
-  and only reported. Every passage still reaches the model as a quotation, under a system prompt that says so.
+  "reply only …");
+- a *mention* (an article that talks about "system prompts").
+
+Only chat-template control tokens (``<|im_start|>``, ``[INST]``…) are removed, replaced by ``NEUTRALISED``: they are
+markup of the prompt itself, never news text.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from retrieval.textnorm import clean_text
 
 NEUTRALISED = "[text addressed to an AI model removed]"
 
@@ -35,10 +43,12 @@ _INSTRUCTION_PATTERNS = [
     r"\b(?:desormais|a\s+partir\s+de\s+maintenant),?\s+(?:tu|vous)\b",
     r"\b(?:reponds|repondez|ecris|ecrivez)\s+(?:uniquement|seulement|juste)\b",
     r"\bnouvelles\s+(?:instructions|consignes)\s*:",
-    # Chat-template control tokens pasted into an article.
-    r"<\|(?:im_start|im_end|system|user|assistant|eot_id|start_header_id|end_header_id|begin_of_text)\|?>",
-    r"\[/?(?:inst|sys)\]|<</?sys>>",
 ]
+# Chat-template control tokens pasted into an article: removed, not only reported.
+_CONTROL = re.compile(
+    r"<\|(?:im_start|im_end|system|user|assistant|eot_id|start_header_id|end_header_id|begin_of_text)\|?>"
+    r"|\[/?(?:inst|sys)\]|<</?sys>>"
+)
 _MENTION_PATTERNS = [r"\bsystem\s+prompt\b", r"\bprompt\s+systeme\b", r"\binstructions?\s+systeme\b"]
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS))
 _MENTION = re.compile("|".join(f"(?:{p})" for p in _MENTION_PATTERNS))
@@ -49,7 +59,7 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 
 @dataclass(frozen=True)
 class Finding:
-    """One suspicious sentence: ``neutralised`` when it was an instruction removed from the text."""
+    """One suspicious sentence: ``neutralised`` when it was removed from the text (control tokens only)."""
 
     sentence: str
     neutralised: bool
@@ -72,7 +82,12 @@ def scan(text: str) -> list[Finding]:
 
 
 def neutralise(text: str) -> tuple[str, list[Finding]]:
-    """``text`` with every instruction sentence replaced by NEUTRALISED, and what was found (mentions are kept)."""
+    """``text`` cleaned (clean_text) with sentences carrying chat-template control tokens replaced by NEUTRALISED, and what was found.
+
+    Cleaning first means that format characters, tag characters and look-alike letters can neither hide an
+    instruction from the report nor reach the index. Instructions and mentions are kept in the text.
+    """
+    text = clean_text(text)
     out: list[str] = []
     findings: list[Finding] = []
     for match in _SENTENCE.finditer(text):
@@ -81,14 +96,13 @@ def neutralise(text: str) -> tuple[str, list[Finding]]:
             out.append(sentence)
             continue
         folded = fold(sentence)
-        if _INSTRUCTION.search(folded):
+        if _CONTROL.search(folded):
             findings.append(Finding(sentence.strip(), True))
             lead = sentence[: len(sentence) - len(sentence.lstrip())]
             tail = "\n" if sentence.endswith("\n") else ""
             out.append(f"{lead}{NEUTRALISED}{tail}")
-        else:
-            if _MENTION.search(folded):
-                findings.append(Finding(sentence.strip(), False))
-            out.append(sentence)
-    cleaned = "".join(out)
-    return (cleaned if findings else text), findings
+            continue
+        if _INSTRUCTION.search(folded) or _MENTION.search(folded):
+            findings.append(Finding(sentence.strip(), False))
+        out.append(sentence)
+    return "".join(out), findings

@@ -9,7 +9,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
-# Zero-width characters, bidi controls, BOM and soft hyphen: invisible, never meaningful here.
+# Zero-width characters, bidi controls, BOM and soft hyphen: invisible, never meaningful here (a fast path: the Cf rule
+# below removes them too, but U+061C and U+180E were not always Cf).
 _INVISIBLE = dict.fromkeys(
     [0x00AD, 0x061C, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF]
     + list(range(0x202A, 0x202F))
@@ -44,8 +45,38 @@ why will with would you your yours yourself yourselves
 """
 
 
+# Letters of other scripts drawn like Latin ones ("іgnоrе" with Cyrillic і, о, е): mapped to Latin inside a word that
+# also has Latin letters, so a spoofed word reads, and is searched, as the word it imitates. A word in one script
+# (Москва, Αθήνα) is left alone.
+_CONFUSABLES = {
+    **dict(zip("аеорсухіјѕԁԛԝһкмнтвАВЕКМНОРСТХІЈЅ", "aeopcyxijsdqwhkmhtbABEKMHOPCTXIJS")),
+    **dict(zip("αοριυνκτΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "aopiuvktABEZHIKMNOPTYX")),
+    "ɡ": "g", "ǀ": "l",  # not Turkish ı: it is a letter of Latin words there
+}
+_CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
+_CONFUSABLE_CHARS = re.compile("[" + "".join(_CONFUSABLES) + "]")
+_WORD_WITH_CONFUSABLE = re.compile(r"[^\W\d_]*[" + "".join(_CONFUSABLES) + r"][^\W\d_]*")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def _compatibility(ch: str) -> bool:
+    """Fullwidth forms, mathematical alphanumerics and enclosed letters: styled Latin that NFKC turns back into Latin."""
+    o = ord(ch)
+    return 0xFF01 <= o <= 0xFF5E or 0x1D400 <= o <= 0x1D7FF or 0x24B6 <= o <= 0x24E9 or 0x1F130 <= o <= 0x1F189
+
+
+def _unspoof(word: re.Match) -> str:
+    """A mixed-script word with its look-alike letters made Latin; a word in one script as it was."""
+    w = word.group(0)
+    return w.translate(_CONFUSABLE_TABLE) if _LATIN.search(_CONFUSABLE_CHARS.sub("", w)) else w
+
+
 def clean_text(s: str) -> str:
-    """NFC text without control, zero-width or bidi characters and with combining floods cut to three marks."""
+    """NFC text with look-alike letters made Latin, without control or format (Cf) characters, and with combining floods cut to three marks.
+
+    Format characters (zero-width spaces and joiners, bidi controls, the BOM, tag characters U+E0000-E007F) are
+    invisible: an instruction hidden with them, or a word split by them, must not reach the index or the prompt.
+    """
     s = unicodedata.normalize("NFD", s.replace("\r\n", "\n").replace("\r", "\n"))
     out: list[str] = []
     marks = 0
@@ -53,7 +84,7 @@ def clean_text(s: str) -> str:
         if ord(ch) in _INVISIBLE:
             continue
         cat = unicodedata.category(ch)
-        if (cat == "Cc" and ch not in "\n\t") or cat == "Cs":
+        if (cat == "Cc" and ch not in "\n\t") or cat in ("Cs", "Cf"):
             continue
         if cat in ("Mn", "Me"):
             marks += 1
@@ -61,8 +92,11 @@ def clean_text(s: str) -> str:
                 continue
         else:
             marks = 0
+            if ch >= "\u24b6" and _compatibility(ch):  # only code points from the first range up are worth testing
+                ch = unicodedata.normalize("NFKC", ch)
         out.append(ch)
-    return unicodedata.normalize("NFC", "".join(out))
+    text = unicodedata.normalize("NFC", "".join(out))
+    return _WORD_WITH_CONFUSABLE.sub(_unspoof, text) if _CONFUSABLE_CHARS.search(text) else text
 
 
 def fold(word: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -54,15 +55,21 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _wipe_index(settings: Settings, wait_s: float = 0.0, on_wait=None) -> None:
-    """Delete the index files (not the models or conversations) so the next ingest rebuilds them."""
+    """Delete both sides of the index (the vectors, local or on the Chroma server, and the catalog) so the next ingest rebuilds them.
+
+    The data-directory lock is taken exclusively: no bot or ingest (which hold it shared in server mode) is running.
+    """
     import shutil
 
     from bot.app import ensure_data_dir
+    from retrieval.stores.chroma import drop_collection
     from retrieval.stores.lock import DataDirLock
 
     data_dir = ensure_data_dir(settings)
     lock = DataDirLock(data_dir).acquire(wait_s, on_wait)
     try:
+        if settings.chroma_url:  # an embedder change can only be repaired by a new collection
+            drop_collection(settings.chroma_url, settings.chroma_headers())
         shutil.rmtree(data_dir / "chroma", ignore_errors=True)
         for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
             (data_dir / name).unlink(missing_ok=True)
@@ -158,13 +165,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: bool) -> None:
+    """WARNING, or DEBUG with -v; the Telegram library and HTTP clients never below INFO, since their debug lines carry users' messages."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for quiet in ("telegram", "httpx", "httpcore", "chromadb", "urllib3", "apscheduler"):
+        logging.getLogger(quiet).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors become one line on stderr and a non-zero exit, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "chromadb", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(args.verbose)
+    os.umask(os.umask(0o077) | 0o077)  # what newsbot writes (index, models, conversations) is the user's only
     try:
         settings = load_settings()
         return args.func(args, settings)

@@ -14,7 +14,7 @@ from typing import AsyncIterator, Iterator, Sequence
 
 from bot.core import language
 from bot.core.events import Done, Queued, Retrieved, Source, Started, Token
-from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, clean_answer
+from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, cited, clean_answer
 from bot.core.ports import Usage
 from bot.core.worker import Failed, Finished, GenerationWorker, Job, Piece
 from retrieval.errors import InputError
@@ -72,6 +72,7 @@ class Answerer:
         """Retrieve and build the prompt (blocking work), or the abstention when no passage is relevant enough."""
         started = time.perf_counter()
         question = self.check_question(question)
+        self.worker.check_room()  # a full queue says busy before any retrieval time is spent
         hits = self.searcher.search(self.search_query(question, history), self.config.top_k)
         retrieve_ms = (time.perf_counter() - started) * 1000
         if not hits or hits[0].score < self.config.abstain_threshold:
@@ -97,8 +98,9 @@ class Answerer:
 
     def finish(self, prep: Prepared, text: str, end: Finished) -> Done:
         """The Done event: citations to passages that were not in the prompt and foreign links removed."""
-        links = [s.url for s in prep.sources if s.url]
-        answer = clean_answer(text, len(prep.sources), links)
+        # Links may come only from the cited sources' URLs, @-names also from their passages.
+        shown = [s for s in prep.sources if s.n in (set(cited(text)) or {s.n for s in prep.sources})]
+        answer = clean_answer(text, len(prep.sources), [s.url for s in shown if s.url], [s.text for s in shown])
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)

@@ -97,12 +97,24 @@ def build_messages(
 
 
 QUOTE = '"""'
+SPACED = '" " "'
+
+
+def defuse(text: str) -> str:
+    """``text`` with no run of three ``"`` left, so it cannot close a quotation block.
+
+    One pass is not enough: in five quotes the first three become ``" " "`` and its last quote joins the two
+    left over into a new triple quote. Each pass shortens the longest run, so repeating until stable ends.
+    """
+    while QUOTE in text:
+        text = text.replace(QUOTE, SPACED)
+    return text
 
 
 def _render(templates: Templates, p: PromptPassage) -> str:
     """A passage as a quotation block; neither its title nor its text can close the block early."""
-    title = " ".join(p.title.replace(QUOTE, '" " "').split())
-    return templates.passage.format(n=p.n, title=title, text=p.text.replace(QUOTE, '" " "'))
+    title = defuse(" ".join(p.title.split()))
+    return templates.passage.format(n=p.n, title=title, text=defuse(p.text))
 
 
 def _trim_to(templates: Templates, p: PromptPassage, room: int, count_tokens: Callable[[str], int]) -> PromptPassage | None:
@@ -116,15 +128,64 @@ def _trim_to(templates: Templates, p: PromptPassage, room: int, count_tokens: Ca
 
 
 _MARKER = re.compile(r"\s?\[(\d{1,3})\]")
-_LINK = re.compile(r"https?://[^\s<>\]\)\"']+")
+# Common top-level domains: a bare name.tld with one of these (or www., or a path) is a link. Not every ccTLD, so
+# "Node.js" or "report.txt" stay text; a scheme, www. or a path makes anything a link.
+_TLDS = (
+    "com|net|org|info|biz|io|ai|app|dev|me|co|ly|gg|to|tk|tv|cc|xyz|top|site|online|shop|link|click|live|news|"
+    "example|onion|ru|cn|fr|de|uk|us|eu|be|ch|ca|es|it|nl|pl|pt|br|in|jp|kr|ir|su|ua|by|kz|ws|pw|cm|ml|ga|cf|gq"
+)
+_HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,23}"
+_PATH = r"[/?#][^\s<>\]\)\"']*"
+_LINK = re.compile(
+    r"(?:[a-z][a-z0-9+.-]{1,15}://|(?:tg|mailto|javascript|data|intent):)[^\s<>\]\)\"']+"  # any scheme, any case
+    rf"|(?<![\w.-])www\.{_HOST}(?::\d+)?(?:{_PATH})?"  # www.evil.example
+    rf"|(?<![\w.-]){_HOST}(?::\d+)?{_PATH}"  # evil.example/login, t.me/somebot
+    rf"|(?<![\w.-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})\b(?![.-]\w)"  # evil.com
+    r"|(?<![\w@.])@[a-z][a-z0-9_]{2,31}\b",  # @somebot (Telegram user and bot names)
+    re.I,
+)
+_TRAILING = ".,;:!?"
 
 
-def clean_answer(text: str, n_passages: int, allowed_links: Sequence[str]) -> str:
-    """Remove citation markers that point at no passage and links that no cited source contains."""
+def _norm(link: str) -> str:
+    """A link compared without case, trailing punctuation, scheme or www."""
+    link = link.lower().rstrip(_TRAILING)
+    link = re.sub(r"^(?:https?://)?(?:www\.)?", "", link)
+    return link.rstrip("/")
+
+
+def allowed_links(texts: Sequence[str], names_only: bool = False) -> set[str]:
+    """The links and @-names found in ``texts``, and each link's host; with ``names_only``, the @-names alone."""
+    found: set[str] = set()
+    for text in texts:
+        for m in _LINK.finditer(text):
+            link = _norm(m.group(0))
+            if names_only and not link.startswith("@"):
+                continue
+            found.add(link)
+            found.add(link.split("/", 1)[0])  # the site of an article may be named without the page
+    return found
+
+
+def clean_answer(text: str, n_passages: int, urls: Sequence[str], passages: Sequence[str] = ()) -> str:
+    """Remove citation markers that point at no passage, and links and @-names that the cited sources do not contain.
+
+    Links may come from the cited sources' ``urls`` (the articles' own addresses, and their sites); @-names also
+    from their ``passages`` (news quotes accounts). A link written inside an article's text is not enough: an
+    article can carry an attacker's link. Matching ignores case, and catches links without a scheme
+    (``evil.example/login``, ``www.evil.example``, ``t.me/x``), other schemes (``tg://resolve?domain=…``) and
+    Telegram names (``@somebot``): a model tricked by an article must not hand users somewhere to go.
+    """
     text = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_passages else "", text)
-    allowed = set(allowed_links)
-    text = _LINK.sub(lambda m: m.group(0) if m.group(0).rstrip(".,;:") in allowed else "[link removed]", text)
-    return text.strip()
+    allowed = allowed_links(urls) | allowed_links(passages, names_only=True)
+
+    def keep(m: re.Match) -> str:
+        """The link itself when allowed, else the removal notice (trailing punctuation kept)."""
+        link = m.group(0)
+        tail = link[len(link.rstrip(_TRAILING)):]
+        return link if _norm(link) in allowed else "[link removed]" + tail
+
+    return _LINK.sub(keep, text).strip()
 
 
 def cited(text: str) -> list[int]:

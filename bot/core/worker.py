@@ -55,6 +55,9 @@ class Job:
     sink: Callable[[object], None]
     cancel: threading.Event = field(default_factory=threading.Event)
     timeout_s: float | None = None
+    queued_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None
+    ended: bool = False  # Finished or Failed was sent: nothing more goes to the sink
 
 
 class GenerationWorker:
@@ -63,9 +66,10 @@ class GenerationWorker:
     ``workers`` > 1 runs that many jobs at once; only for a thread-safe generator (a remote server with as many slots).
     """
 
-    def __init__(self, generator: Generator, max_queue: int = 64, workers: int = 1) -> None:
+    def __init__(self, generator: Generator, max_queue: int = 64, workers: int = 1, max_wait_s: float | None = 600.0) -> None:
         self.generator = generator
         self.max_queue = max_queue
+        self.max_wait_s = max_wait_s  # longest a question waits for a free model before it is failed
         self.workers = max(1, workers)
         self._pending: collections.deque[Job] = collections.deque()
         self._cond = threading.Condition()
@@ -75,8 +79,17 @@ class GenerationWorker:
             threading.Thread(target=self._run, name=f"generation-worker-{i}" if i else "generation-worker", daemon=True)
             for i in range(self.workers)
         ]
+        # The watchdog enforces the limits a token-by-token check cannot: time waiting in the queue, and a running
+        # answer's time limit while no token comes (prompt evaluation, a stalled server).
+        self._threads.append(threading.Thread(target=self._watch, name="generation-watchdog", daemon=True))
         for thread in self._threads:
             thread.start()
+
+    def check_room(self) -> None:
+        """Raise QueueFull now when no job could be queued, before a caller spends time retrieving."""
+        with self._cond:
+            if len(self._pending) >= self.max_queue:
+                raise QueueFull(f"busy: {len(self._pending)} questions are waiting; try again in a minute")
 
     def submit(self, job: Job) -> Job:
         """Queue a job; raises QueueFull when ``max_queue`` jobs already wait."""
@@ -105,6 +118,7 @@ class GenerationWorker:
         with self._cond:
             if job in self._pending:
                 self._pending.remove(job)
+                job.ended = True
                 job.sink(Finished(Usage(), None, cancelled=True))
                 self._announce()
 
@@ -118,7 +132,7 @@ class GenerationWorker:
                 job.cancel.set()
             self._cond.notify_all()
         for job in waiting:
-            job.sink(Failed(GenerationError("the bot is restarting; please ask again in a minute")))
+            self._end(job, Failed(GenerationError("the bot is restarting; please ask again in a minute")))
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -129,6 +143,36 @@ class GenerationWorker:
             return
         for i, job in enumerate(self._pending):
             job.sink(Queued(i + len(self._running)))
+
+    def _end(self, job: Job, event: object) -> bool:
+        """Send a job's last event (Finished or Failed) unless one was already sent; returns whether this one was."""
+        with self._cond:
+            if job.ended:
+                return False
+            job.ended = True
+            job.sink(event)
+            return True
+
+    def _watch(self, period_s: float = 0.25) -> None:
+        """Fail jobs that waited longer than ``max_wait_s``, and stop running ones past their time limit, token or not."""
+        while True:
+            with self._cond:
+                self._cond.wait(period_s)
+                if self._stopping:
+                    return
+                now = time.monotonic()
+                late = [j for j in self._pending if self.max_wait_s and now - j.queued_at > self.max_wait_s]
+                for job in late:
+                    self._pending.remove(job)
+                    job.ended = True
+                    job.sink(Failed(GenerationError(f"no answer could start within {self.max_wait_s:g} s; please ask again later")))
+                if late:
+                    self._announce()
+                for job in self._running:
+                    if job.timeout_s and job.started_at and now - job.started_at > job.timeout_s and not job.ended:
+                        job.cancel.set()  # the generator stops at its next chance; the user is told now
+                        job.ended = True
+                        job.sink(Failed(GenerationError(f"the answer took longer than {job.timeout_s:g} s and was stopped")))
 
     def _run(self) -> None:
         """The worker loop."""
@@ -150,6 +194,7 @@ class GenerationWorker:
 
     def _generate(self, job: Job) -> None:
         """Run one job, turning any failure into a Failed event."""
+        job.started_at = time.monotonic()
         job.sink(Started())
         usage = Usage()
         started = time.perf_counter()
@@ -157,15 +202,17 @@ class GenerationWorker:
         deadline = started + job.timeout_s if job.timeout_s else None
         try:
             for text in self.generator.stream(job.messages, job.max_tokens, job.cancel, usage):
+                if job.ended:  # the watchdog stopped it
+                    return
                 if first is None:
                     first = (time.perf_counter() - started) * 1000
                 job.sink(Piece(text))
                 if deadline and time.perf_counter() > deadline:
                     job.cancel.set()
-                    job.sink(Failed(GenerationError(f"the answer took longer than {job.timeout_s:g} s and was stopped")))
+                    self._end(job, Failed(GenerationError(f"the answer took longer than {job.timeout_s:g} s and was stopped")))
                     return
-            job.sink(Finished(usage, first, cancelled=job.cancel.is_set()))
+            self._end(job, Finished(usage, first, cancelled=job.cancel.is_set()))
         except Exception as exc:  # the model failed: the job gets the error, the worker lives on
             log.error("generation failed: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
             err = exc if isinstance(exc, GenerationError) else GenerationError(f"generation failed ({type(exc).__name__})")
-            job.sink(Failed(err))
+            self._end(job, Failed(err))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import Enum
 
 from telegram import Message, Update
-from telegram.constants import ChatType, MessageEntityType
+from telegram.constants import ChatID, ChatType, MessageEntityType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 log = logging.getLogger(__name__)
@@ -23,19 +24,58 @@ class Verdict(Enum):
     REFUSE_UPLOAD = "refuse_upload"
 
 
+TOLD_MAX = 10_000  # strangers remembered as told their id; beyond it the oldest may be told again
+
+
+class BoundedSet:
+    """A set that forgets its oldest members beyond ``maxlen``: memory stays bounded whoever writes to the bot."""
+
+    def __init__(self, maxlen: int = TOLD_MAX) -> None:
+        self.maxlen = maxlen
+        self._items: OrderedDict[int, None] = OrderedDict()
+
+    def __contains__(self, item: int) -> bool:
+        return item in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, item: int) -> None:
+        """Remember ``item`` (as the newest), forgetting the oldest when full."""
+        self._items[item] = None
+        self._items.move_to_end(item)
+        while len(self._items) > self.maxlen:
+            self._items.popitem(last=False)
+
+
 @dataclass
 class Access:
-    """Access rules from the allowed and admin id lists; denied by default."""
+    """Access rules from the allowed and admin id lists; denied by default.
+
+    Two senders are decided on purpose (docs/telegram.md):
+
+    - an anonymous group admin (the message comes from GroupAnonymousBot on behalf of the group itself) is
+      answered in an allowed group like any member: the group is what is allowed, and its admins are in it;
+      uploads stay refused, since no admin id can be checked;
+    - an automatic forward of a linked channel's post into its discussion group is ignored even when it
+      mentions the bot: it is the channel publishing, not a person asking, and whoever can post in the
+      channel would otherwise make the bot answer in the group.
+    """
 
     allowed_users: set[int]
     allowed_chats: set[int]
     admin_users: set[int]
-    told: set[int] = field(default_factory=set)  # users and chats already told they are not allowed
+    told: BoundedSet = field(default_factory=BoundedSet)  # users and chats already told they are not allowed
 
     def decide(self, update: Update, bot_id: int, bot_username: str) -> Verdict:
         """The verdict for an update; only new messages from people are ever handled."""
         msg, user = update.message, update.effective_user
-        if msg is None or user is None or user.is_bot:
+        if msg is None or user is None or msg.is_automatic_forward:
+            return Verdict.IGNORE
+        anonymous_admin = (
+            user.id == ChatID.ANONYMOUS_ADMIN and msg.sender_chat is not None and msg.sender_chat.id == msg.chat.id
+        )
+        if user.is_bot and not anonymous_admin:
             return Verdict.IGNORE
         if msg.chat.type == ChatType.PRIVATE:
             if user.id not in self.allowed_users | self.admin_users:

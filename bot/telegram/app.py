@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
+import base64
+import hashlib
 import signal
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, TypeHandle
 
 from bot.core.answer import Answerer
 from bot.settings import Settings
+from retrieval.stores.private import private_dir
 from bot.telegram import commands
 from bot.telegram.access import Access, gate
 from bot.telegram.ask import on_question
@@ -38,7 +40,7 @@ def file_url(base_url: str) -> str:
 def build_services(settings: Settings, answerer: Answerer, catalog: Catalog, indexer: Indexer) -> Services:
     """The handlers' collaborators; the conversation store lives in the data directory."""
     data_dir = settings.data_dir.expanduser()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     answerer.worker.max_queue = settings.queue_size
     return Services(
         settings=settings,
@@ -112,15 +114,26 @@ def install_stop_signals(app: Application) -> None:
             pass
 
 
+def shared_secret(token: str) -> str:
+    """A webhook secret derived from the bot token: every replica of one bot computes the same one.
+
+    A secret drawn at random by each replica made the last one to call setWebhook the only one Telegram's
+    updates could reach (the others answered 403). The token is the bot's master secret already; a one-way
+    hash of it reveals nothing of it, and A-Z a-z 0-9 _ - is what Telegram accepts.
+    """
+    digest = hashlib.sha256(b"newsbot webhook secret\0" + token.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def webhook_args(settings: Settings) -> dict:
-    """The run_webhook arguments from the settings; the secret token is generated when not set."""
+    """The run_webhook arguments from the settings; the secret token, when not set, is derived from the bot token."""
     url = settings.webhook_url
     return {
         "listen": settings.webhook_listen,
         "port": settings.webhook_port,
         "url_path": urlsplit(url).path.lstrip("/"),
         "webhook_url": url,
-        "secret_token": settings.webhook_secret or secrets.token_urlsafe(32),
+        "secret_token": settings.webhook_secret or shared_secret(settings.telegram_token or ""),
         "allowed_updates": ALLOWED_UPDATES,
         "stop_signals": None,
     }

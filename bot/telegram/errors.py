@@ -3,29 +3,52 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import Update
-from telegram.error import Conflict, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.worker import QueueFull
-from retrieval.errors import InputError, NewsbotError
+from retrieval.errors import GenerationError, InputError, NewsbotError
 
 log = logging.getLogger(__name__)
 
+# What a user must never read: a URL (the LLM or Chroma server), a host:port, a file path, a library's raw message.
+INTERNAL = re.compile(
+    r"[a-z][a-z0-9+.-]*://|\b(?:localhost|\d{1,3}(?:\.\d{1,3}){3})\b|:\d{2,5}\b|(?:^|[\s(\"'])/\w|\.sqlite3|\w+(?:Error|Exception)\b|\(",
+    re.I,
+)
+GENERIC = "Sorry, something went wrong; please try again."
+PLAIN = {  # one plain sentence per kind of failure; the details go to the log
+    GenerationError: "I could not write an answer just now; please try again in a minute.",
+    InputError: "Sorry, I could not use that.",
+    NewsbotError: "The article index is not available right now; please try again later.",
+}
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital and a full stop."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
+
 
 def user_text(error: BaseException) -> str:
-    """What the user reads for an error."""
+    """What the user reads for an error: its own words when written for people and free of internal details, else one plain sentence."""
     if isinstance(error, QueueFull):
         return "I'm busy answering other questions; please try again in a minute."
-    if isinstance(error, InputError):
-        return f"Sorry: {error}."
-    if isinstance(error, NewsbotError):  # generation errors are written for people (time limit, restarting…)
-        text = str(error)
-        return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+    if isinstance(error, NewsbotError):
+        text = str(error).strip()
+        plain = next(v for k, v in PLAIN.items() if isinstance(error, k))
+        # Input and generation messages are written for people (length limit, time limit, restarting…); the other
+        # kinds (index, lock, model, settings) are for the admin, as are messages carrying a URL, path or raw error.
+        if isinstance(error, (InputError, GenerationError)) and text and not INTERNAL.search(text):
+            return f"Sorry: {text}." if isinstance(error, InputError) else _sentence(text)
+        return plain
+    if isinstance(error, BadRequest):  # a NetworkError subclass in PTB, but Telegram answered: it refused the message
+        return "Telegram refused my reply; please ask again, perhaps more briefly."
     if isinstance(error, (NetworkError, RetryAfter)):
         return "Telegram is not answering well right now; please try again in a minute."
-    return "Sorry, something went wrong; please try again."
+    return GENERIC
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

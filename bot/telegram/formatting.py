@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from typing import Sequence
+
+import regex
 
 from bot.core.events import Done, Source
 from bot.cli.render import quote
+from retrieval.documents import safe_url
 
 LIMIT = 4096  # Telegram's message limit, counted here in UTF-16 code units of the HTML, which is never less than Telegram's count
 TITLE_CHARS = 200
 _SENTENCE_END = re.compile(r"[.!?…]['\"»”)]*\s+")
-_JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}
+_GRAPHEME = regex.compile(r"\X")  # a user-perceived character: a flag, an emoji tag or ZWJ sequence, a letter and its marks
+URL_UNITS = 1024  # a longer link is shown as plain title: with title and quote, a source line stays far below LIMIT
 
 
 def escape(text: str) -> str:
@@ -40,40 +43,42 @@ def split_text(text: str, limit: int = LIMIT) -> list[str]:
 
 
 def _fits(text: str, limit: int) -> int:
-    """The longest prefix length of ``text`` whose escaped form fits ``limit`` (at least one character)."""
+    """The longest prefix of ``text`` made of whole graphemes whose escaped form fits ``limit`` (at least one grapheme)."""
     used = 0
-    for i, ch in enumerate(text):
-        used += units(escape(ch))
+    for m in _GRAPHEME.finditer(text):
+        used += units(escape(m.group(0)))
         if used > limit:
-            return max(i, 1)
+            return max(m.start(), m.end() if m.start() == 0 else 0)
     return len(text)
 
 
 def _boundary(text: str, n: int) -> int:
-    """The best place to cut ``text[:n]``: the last paragraph, line, sentence or word end in its latter two thirds, else a character end."""
+    """The best place to cut ``text[:n]`` (``n`` a grapheme end): the last paragraph, line, sentence or word end in its latter two thirds, else ``n``."""
     window = text[:n]
     floor = n // 3
     for pattern in (r"\n\s*\n", r"\n", _SENTENCE_END, r"\s+"):
         ends = [m.end() for m in re.finditer(pattern, window) if m.end() > floor]
         if ends:
             return ends[-1]
-    cut = n
-    # never separate a character from the marks and joiners that belong to it
-    while cut > 1 and (_attaches(text[cut]) or text[cut - 1] in _JOINERS):
-        cut -= 1
-    return cut
+    return n
 
 
-def _attaches(ch: str) -> bool:
-    """Whether a character belongs to the one before it: combining marks, joiners, variation selectors, skin tones."""
-    return unicodedata.category(ch) in ("Mn", "Me", "Mc") or ch in _JOINERS or 0x1F3FB <= ord(ch) <= 0x1F3FF
+def tail_graphemes(text: str, limit: int) -> str:
+    """The longest end of ``text`` made of whole graphemes that is at most ``limit`` UTF-16 units."""
+    graphemes = _GRAPHEME.findall(text)
+    used, start = 0, len(graphemes)
+    while start > 0 and used + units(graphemes[start - 1]) <= limit:
+        start -= 1
+        used += units(graphemes[start])
+    return "".join(graphemes[start:])
 
 
 def source_line(s: Source) -> str:
     """One numbered source: title (linked when it has a URL), where it comes from, and a short quote."""
     title = escape(s.title[:TITLE_CHARS])
-    if s.url:
-        title = f'<a href="{html.escape(s.url, quote=True)}">{title}</a>'
+    href = html.escape(s.url, quote=True) if s.url and safe_url(s.url) else ""
+    if href and units(href) <= URL_UNITS:  # a catalog written before URLs were checked may still hold any string
+        title = f'<a href="{href}">{title}</a>'
     origin = f" — {escape(s.source[:TITLE_CHARS])}" if s.source else ""
     return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.text))}”</i>"
 
@@ -114,5 +119,4 @@ def preview(text: str, limit: int = LIMIT) -> str:
     text = text.strip() or "…"
     if units(text) <= limit:
         return text
-    tail = text[-(limit // 2) :]
-    return "…" + tail
+    return "…" + tail_graphemes(text, limit // 2)  # whole graphemes, so an astral character never tips it over limit

@@ -6,11 +6,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
 
 from bot.core.events import Source
 from bot.core.prompting import Turn
+from retrieval.stores.private import private_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
@@ -25,12 +27,21 @@ CREATE INDEX IF NOT EXISTS turns_chat ON turns (chat_id, id);
 """
 
 
+MEMORY_CHATS = 1000  # with keep=0, the chats whose last sources /sources can still show (in memory only)
+
+
 class ConversationStore:
-    """The last ``keep`` turns of each chat; tiny reads and writes, safe from any thread."""
+    """The last ``keep`` turns of each chat; tiny reads and writes, safe from any thread.
+
+    With ``keep == 0`` nothing a user wrote is stored: no row is written, and only the last answer's sources
+    (article titles and links, never the question or the answer) are kept in memory for /sources.
+    """
 
     def __init__(self, path: Path, keep: int) -> None:
         self.keep = keep
         self._lock = threading.Lock()
+        self._last_sources: OrderedDict[int, list[Source]] = OrderedDict()
+        private_file(path)  # users' messages: the service user's only
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -48,6 +59,13 @@ class ConversationStore:
 
     def add(self, chat_id: int, question: str, answer: str, sources: list[Source]) -> None:
         """Record a turn and forget the ones beyond ``keep`` (the last is always kept, for /sources)."""
+        if self.keep == 0:
+            with self._lock:
+                self._last_sources[chat_id] = list(sources)
+                self._last_sources.move_to_end(chat_id)
+                while len(self._last_sources) > MEMORY_CHATS:
+                    self._last_sources.popitem(last=False)
+            return
         blob = json.dumps([asdict(s) for s in sources], ensure_ascii=False)
         with self._lock:
             self._db.execute(
@@ -61,6 +79,9 @@ class ConversationStore:
 
     def last_sources(self, chat_id: int) -> list[Source]:
         """The sources of the chat's last answer."""
+        if self.keep == 0:
+            with self._lock:
+                return list(self._last_sources.get(chat_id, []))
         with self._lock:
             row = self._db.execute("SELECT sources FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (chat_id,)).fetchone()
         return [Source(**d) for d in json.loads(row[0])] if row else []
@@ -68,6 +89,7 @@ class ConversationStore:
     def reset(self, chat_id: int) -> int:
         """Forget the chat's conversation; returns the turns removed."""
         with self._lock:
+            self._last_sources.pop(chat_id, None)
             return self._db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,)).rowcount
 
     def close(self) -> None:

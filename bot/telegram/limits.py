@@ -17,12 +17,26 @@ class UserLimits:
         self.clock = clock
         self._in_flight: set[int] = set()
         self._asked: dict[int, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self._swept = clock()
+
+    def _sweep(self, now: float) -> None:
+        """Forget users with no question in the last window, at most once a window: the map holds only recent askers."""
+        if now - self._swept < WINDOW_S:
+            return
+        self._swept = now
+        for uid in [u for u, asked in self._asked.items() if not asked or now - asked[-1] >= WINDOW_S]:
+            del self._asked[uid]
+
+    def tracked(self) -> int:
+        """How many users the per-minute counts are kept for."""
+        return len(self._asked)
 
     def begin(self, user_id: int) -> str | None:
         """None when the question may go ahead, else a short sentence for the user."""
         if user_id in self._in_flight:
             return "You already have a question in progress: wait for its answer, or send /cancel."
         now = self.clock()
+        self._sweep(now)
         asked = self._asked[user_id]
         while asked and now - asked[0] >= WINDOW_S:
             asked.popleft()

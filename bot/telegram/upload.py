@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import secrets
+import time
 from pathlib import Path
 
 from telegram import Update
@@ -11,6 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot.telegram.services import Services
 from retrieval.errors import InputError
+from retrieval.stores.private import private_dir
 
 SUFFIXES = {".txt", ".md", ".html", ".json"}
 
@@ -19,6 +23,22 @@ def safe_name(name: str) -> str:
     """A file name without folders or odd characters."""
     stem = re.sub(r"[^\w.-]+", "_", Path(name).name).strip("._") or "article"
     return stem[:120]
+
+
+def unique_path(folder: Path, name: str) -> Path:
+    """A new file in ``folder`` named after ``name``, never an existing one: two uploads never share a path.
+
+    The indexer treats a path it has seen as the same article edited, and drops the passages that the new file no
+    longer has; so ``report.txt`` and ``../report.txt`` (both ``report.txt`` once cleaned) must not share one.
+    """
+    stem, suffix = Path(name).stem, Path(name).suffix
+    while True:
+        path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}-{stem}{suffix}"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # claimed: no other upload gets it
+            return path
+        except FileExistsError:
+            continue
 
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -32,15 +52,19 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     limit = svc.settings.upload_max_bytes
     if doc.file_size is not None and doc.file_size > limit:
         raise InputError(f"that file is {doc.file_size:,} bytes; the limit is {limit:,}")
-    folder = svc.settings.data_dir.expanduser() / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
+    folder = private_dir(svc.settings.data_dir.expanduser() / "uploads")
+    path = unique_path(folder, name)
     file = await context.bot.get_file(doc.file_id)
-    await file.download_to_drive(path)
+    try:
+        await file.download_to_drive(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     if path.stat().st_size > limit:
         path.unlink()
         raise InputError(f"that file is over the {limit:,}-byte limit")
     async with svc.ingesting:
+        # One new file, never a folder: nothing already in the index can be found stale and removed.
         report = await asyncio.to_thread(svc.indexer.ingest, [path], False)
     if report.skipped:
         path.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from retrieval.documents import Document
 from retrieval.errors import IndexError_
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
+from retrieval.stores.private import private_file
 
 SCHEMA_VERSION = 1
 # A query term in more than this share of the passages is left out of the FTS query (measured: docs/benchmarks.md).
@@ -85,6 +86,7 @@ class Catalog:
         self.path = path
         self._count_cache: tuple[tuple[int, int], int] | None = None
         try:
+            private_file(path)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=10000")
@@ -92,6 +94,8 @@ class Catalog:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
             raise db_error(path, exc) from exc
+        except OSError as exc:
+            raise db_error(path, sqlite3.OperationalError(f"unable to open ({exc.strerror or exc})")) from exc
 
     def close(self) -> None:
         """Close the database."""

@@ -57,24 +57,7 @@ class ChromaStore:
         cls, url: str, headers: dict[str, str] | None, embedder_name: str, dim: int, timeout_s: float = 10.0
     ) -> "ChromaStore":
         """A store on a Chroma server, shared by any number of processes; the server must speak this client's API."""
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        parts = urlsplit(url)
-        if parts.path.strip("/"):
-            raise IndexError_(f"NEWSBOT_CHROMA_URL {url}: a path after the port is not supported; use http://HOST:PORT")
-        check_server(url, headers or {}, timeout_s)
-        ssl = parts.scheme == "https"
-        try:
-            client = chromadb.HttpClient(
-                host=parts.hostname,
-                port=parts.port or (443 if ssl else 80),
-                ssl=ssl,
-                headers=headers or None,
-                settings=ChromaSettings(anonymized_telemetry=False),
-            )
-        except Exception as exc:
-            raise _server_error(url, exc) from exc
+        client = _http_client(url, headers, timeout_s)
         try:
             return cls(client, embedder_name, dim, url=url)
         except BaseException:
@@ -135,6 +118,42 @@ class ChromaStore:
         """Number of vectors."""
         with self._guard():
             return self._col.count()
+
+
+def _http_client(url: str, headers: dict[str, str] | None, timeout_s: float):
+    """A chromadb HttpClient for ``url`` once the server answers, or a one-line IndexError_."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parts = urlsplit(url)
+    if parts.path.strip("/"):
+        raise IndexError_(f"NEWSBOT_CHROMA_URL {url}: a path after the port is not supported; use http://HOST:PORT")
+    check_server(url, headers or {}, timeout_s)
+    ssl = parts.scheme == "https"
+    try:
+        return chromadb.HttpClient(
+            host=parts.hostname,
+            port=parts.port or (443 if ssl else 80),
+            ssl=ssl,
+            headers=headers or None,
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+    except Exception as exc:
+        raise _server_error(url, exc) from exc
+
+
+def drop_collection(url: str, headers: dict[str, str] | None, timeout_s: float = 10.0) -> bool:
+    """Delete newsbot's collection on the Chroma server (``ingest --rebuild``); False when there was none."""
+    client = _http_client(url, headers, timeout_s)
+    try:
+        if COLLECTION not in {getattr(c, "name", c) for c in client.list_collections()}:
+            return False
+        client.delete_collection(COLLECTION)
+        return True
+    except Exception as exc:
+        raise _server_error(url, exc) from exc
+    finally:
+        _close_client(client)
 
 
 def check_server(url: str, headers: dict[str, str], timeout_s: float = 10.0) -> str:

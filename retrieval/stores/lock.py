@@ -19,8 +19,13 @@ class DataDirLock:
         self.path = data_dir / LOCK_NAME
         self._fd: int | None = None
 
-    def acquire(self, wait_s: float = 0.0, on_wait=None) -> "DataDirLock":
-        """Take the lock, waiting up to ``wait_s`` seconds (calling ``on_wait`` once), else raise LockedError."""
+    def acquire(self, wait_s: float = 0.0, on_wait=None, shared: bool = False) -> "DataDirLock":
+        """Take the lock, waiting up to ``wait_s`` seconds (calling ``on_wait`` once), else raise LockedError.
+
+        ``shared``: with a Chroma server, any number of processes share the data directory (SQLite handles their
+        writes), but ``ingest --rebuild``, which deletes the catalog, takes the lock exclusively and so never runs
+        under them.
+        """
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -32,7 +37,7 @@ class DataDirLock:
         told = False
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -46,6 +51,9 @@ class DataDirLock:
                     on_wait(f"waiting for another newsbot process to release {self.path.parent} …")
                     told = True
                 time.sleep(0.2)
+        if shared:  # several holders: no single owner to note
+            self._fd = fd
+            return self
         try:
             os.ftruncate(fd, 0)
             os.write(fd, str(os.getpid()).encode())

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from retrieval.chunking import chunk_document
 from retrieval.documents import Document
 from retrieval.injection import NEUTRALISED, neutralise
-from retrieval.textnorm import clean_text
+from retrieval.textnorm import _CONFUSABLES, _compatibility, clean_text
 
 MARKS = st.sampled_from("\u0301\u0300\u0336\u0327\u0308\u20dd\u0489")
 FLOODED = st.lists(st.one_of(st.characters(codec="utf-8"), MARKS, st.text(MARKS, min_size=5, max_size=40)), max_size=60).map("".join)
@@ -25,10 +25,24 @@ def test_clean_text_never_leaves_more_than_three_marks_on_a_character(s):
         assert run <= 3
 
 
+# Look-alike letters and styled (fullwidth, mathematical) Latin are changed on purpose: tests/reliability/test_hidden_text.py.
+ORDINARY = st.characters(codec="utf-8", exclude_categories=["Cc", "Cf", "Cs", "Mn", "Me"]).filter(
+    lambda c: c not in _CONFUSABLES and not _compatibility(c)
+)
+
+
 @settings(max_examples=300)
-@given(st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cf", "Cs", "Mn", "Me"]), max_size=200))
+@given(st.text(ORDINARY, max_size=200))
 def test_clean_text_keeps_ordinary_visible_text(s):
     assert clean_text(s) == unicodedata.normalize("NFC", s.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+@settings(max_examples=300)
+@given(st.text(st.characters(codec="utf-8"), max_size=200))
+def test_clean_text_is_stable_and_leaves_no_format_character(s):
+    once = clean_text(s)
+    assert clean_text(once) == once
+    assert not any(unicodedata.category(ch) == "Cf" for ch in once)
 
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]) | st.sampled_from("\n. "), max_size=2500)
@@ -57,12 +71,10 @@ SENTENCES = st.lists(
 
 @settings(max_examples=200)
 @given(SENTENCES)
-def test_neutralised_text_holds_no_instruction_and_keeps_the_rest(text):
+def test_the_report_keeps_the_text_and_is_stable(text):
     out, found = neutralise(text)
+    assert out == text  # instructions are reported, never removed: the detector is not the defence
     again, found_again = neutralise(out)
-    assert again == out and not any(f.neutralised for f in found_again)
-    for marker in ("PWNED", "Tu es maintenant", "Oubliez", "You are now"):
-        assert marker not in out
-    for kept in ("Le marché a progressé de 3 %.", "The minister spoke on Tuesday.", "Les prix baissent."):
-        assert out.count(kept) == text.count(kept)
-    assert out.count(NEUTRALISED) == sum(f.neutralised for f in found)
+    assert again == out and found_again == found
+    flagged = sum(text.count(m) for m in ("PWNED", "Tu es maintenant", "Oubliez", "You are now"))
+    assert len(found) == flagged and not any(f.neutralised for f in found)

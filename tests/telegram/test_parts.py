@@ -1,6 +1,7 @@
 """The Telegram package's small parts: limits, the conversation store, the access rules, webhook arguments, log redaction."""
 
 import datetime as dtm
+import re
 import logging
 
 import pytest
@@ -77,7 +78,7 @@ def test_webhook_arguments_and_file_url():
     args = webhook_args(s)
     assert args["url_path"] == "hook/tg" and args["port"] == 8080 and args["listen"] == "0.0.0.0"
     assert args["webhook_url"] == "https://bot.example.org/hook/tg" and args["allowed_updates"] == ["message"]
-    assert 1 <= len(args["secret_token"]) <= 256 and args["secret_token"] != webhook_args(s)["secret_token"]
+    assert 1 <= len(args["secret_token"]) <= 256 and args["secret_token"] == webhook_args(s)["secret_token"]  # stable: replicas agree
     fixed = Settings(webhook_url="https://x.org/h", webhook_secret="s3cret_-", _env_file=None)
     assert webhook_args(fixed)["secret_token"] == "s3cret_-"
     with pytest.raises(ValueError):
@@ -92,3 +93,15 @@ def test_retry_after_seconds_and_token_redaction(caplog):
     with caplog.at_level(logging.INFO):
         log.info("POST %s", "https://api.telegram.org/bot123:SECRET/getMe")
     assert "SECRET" not in caplog.text and "<token>" in caplog.text
+
+
+def test_replicas_without_a_set_secret_share_one_derived_from_the_token(tmp_path):
+    from bot.telegram.app import shared_secret
+
+    base = dict(data_dir=tmp_path, telegram_token=f"{BOT['id']}:AAAA-secret", webhook_url="https://bot.example.org/hook", _env_file=None)
+    one, two = (webhook_args(Settings(**base, webhook_port=p))["secret_token"] for p in (8441, 8442))
+    assert one == two == shared_secret(base["telegram_token"])
+    assert len(one) >= 32 and re.fullmatch(r"[A-Za-z0-9_-]{1,256}", one) and "AAAA" not in one
+    other = webhook_args(Settings(**{**base, "telegram_token": f"{BOT['id']}:BBBB"}))["secret_token"]
+    assert other != one  # another bot, another secret
+    assert webhook_args(Settings(**base, webhook_secret="chosen"))["secret_token"] == "chosen"
