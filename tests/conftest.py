@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.settings import Settings
 from tests.fakes import FakeEmbedder, FakeGenerator, MemoryStore
@@ -13,6 +14,10 @@ from tests.fakes import FakeEmbedder, FakeGenerator, MemoryStore
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_FILE = SEEDS / "meta-scale-ai-investissement.txt"
+
+# Shared 2-core machines stall a test now and then: property tests bound their examples, not their wall time.
+hypothesis_settings.register_profile("newsbot", deadline=None)
+hypothesis_settings.load_profile("newsbot")
 
 # Tests never reach the network: model downloads go to a dead local port unless a test starts a fake server.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
