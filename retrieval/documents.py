@@ -6,9 +6,10 @@ import hashlib
 import html.parser
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from retrieval.dates.extract import front_matter
 from retrieval.errors import IngestError
 from retrieval.textnorm import clean_text
 
@@ -58,7 +59,10 @@ def read_documents(path: Path) -> list[Document]:
     elif suffix in (".html", ".htm"):
         docs = [parse_html(text)]
     else:
+        meta, text = front_matter(text)  # a Markdown/text front matter block: its date and title, not article text
         docs = parse_text(text, markdown=suffix in (".md", ".markdown"))
+        if meta and docs:
+            docs[0] = replace(docs[0], title=meta.get("title") or docs[0].title, date=meta.get("date") or docs[0].date)
     docs = [d for d in docs if d.text.strip()]
     if not docs:
         raise IngestError(f"{path}: no article text found (empty file?)")
@@ -138,7 +142,7 @@ def parse_json(text: str, path: Path, *, jsonl: bool) -> list[Document]:
                 title=clean_text(title).strip(),
                 text=clean_text(item["text"]).strip(),
                 url=_opt(item.get("url")),
-                date=_opt(item.get("date")),
+                date=_opt(item.get("published_at") or item.get("date")),
                 source=_opt(item.get("source")),
             )
         )

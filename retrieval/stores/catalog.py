@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from retrieval.chunking import Chunk, vector_ids
+from retrieval.dates.extract import publication
 from retrieval.documents import Document
 from retrieval.errors import IndexError_
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
@@ -33,6 +35,14 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
+CREATE TABLE IF NOT EXISTS published (
+    doc_id TEXT PRIMARY KEY, published_at TEXT NOT NULL, ts REAL NOT NULL, estimated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS published_ts ON published(ts);
+CREATE TABLE IF NOT EXISTS stories (doc_id TEXT PRIMARY KEY, story TEXT NOT NULL, signature BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS stories_story ON stories(story);
+CREATE TABLE IF NOT EXISTS story_bands (band INTEGER NOT NULL, key INTEGER NOT NULL, doc_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands(band, key);
 """
 
 
@@ -76,6 +86,9 @@ class StoredChunk:
     url: str | None
     source: str | None
     date: str | None
+    published_at: str | None = None  # ISO 8601 (retrieval.dates.extract)
+    estimated: bool = False  # published_at is only the ingestion time: never shown as a publication date
+    story: str | None = None  # the story group (retrieval.stories): copies and updates of one story share it
 
 
 class Catalog:
@@ -96,6 +109,11 @@ class Catalog:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+    @_guarded
+    def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """Rows of a read query (the timeline and story modules use it)."""
+        return self._db.execute(sql, params).fetchall()
 
     @_guarded
     def get_meta(self, key: str) -> str | None:
@@ -143,14 +161,21 @@ class Catalog:
         return {v for cid, subs in rows for v in vector_ids(cid, subs)}
 
     @_guarded
-    def add(self, docs: Sequence[Document], chunks: Sequence[Chunk]) -> None:
-        """Add documents and their chunks (FTS included) in one transaction; existing chunk ids are skipped."""
+    def add(self, docs: Sequence[Document], chunks: Sequence[Chunk], ingested: datetime | None = None) -> None:
+        """Add documents (their publication and story group too) and their chunks (FTS included) in one transaction."""
+        from retrieval.stories import assign_story
+
+        ingested = ingested or datetime.now(timezone.utc)
         with self._tx():
             for d in docs:
                 self._db.execute(
                     "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
                     (d.doc_id, d.path, d.title, d.url, d.date, d.source, len(d.text)),
                 )
+                if not self._db.execute("SELECT 1 FROM published WHERE doc_id=?", (d.doc_id,)).fetchone():
+                    pub = publication(d.date, d.text, ingested)
+                    self._db.execute("INSERT INTO published VALUES (?,?,?,?)", (d.doc_id, pub.published_at, pub.ts, int(pub.estimated)))
+                assign_story(self._db, d.doc_id, d.title, d.text)
             for c in chunks:
                 cur = self._db.execute(
                     'INSERT OR IGNORE INTO chunks (chunk_id, doc_id, position, start, "end", text, subs) VALUES (?,?,?,?,?,?,?)',
@@ -171,17 +196,21 @@ class Catalog:
                     self._db.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
                 self._db.execute("DELETE FROM chunks WHERE doc_id=?", (d,))
                 self._db.execute("DELETE FROM documents WHERE doc_id=?", (d,))
+                for table in ("published", "stories", "story_bands"):
+                    self._db.execute(f"DELETE FROM {table} WHERE doc_id=?", (d,))
 
     @_guarded
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """BM25 top ``k`` (title weighted with body); scores are negated bm25(), higher is better."""
+    def search(self, query: str, k: int, within: tuple[float, float] | None = None) -> list[tuple[str, float]]:
+        """BM25 top ``k`` (title weighted with body), published in [start, end) UNIX time when ``within`` is given
+        (ingestion times never count); scores are negated bm25(), higher is better."""
         match = fts_query(query, self._common_terms(query))
         if not match:
             return []
+        dated = "JOIN published p ON p.doc_id = c.doc_id AND p.estimated = 0 AND p.ts >= ? AND p.ts < ? " if within else ""
         rows = self._db.execute(
             f"SELECT c.chunk_id, -bm25(fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM fts JOIN chunks c ON c.rowid = fts.rowid "
-            f"WHERE fts MATCH ? ORDER BY bm25(fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) LIMIT ?",
-            (match, k),
+            f"{dated}WHERE fts MATCH ? ORDER BY bm25(fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) LIMIT ?",
+            (*(within or ()), match, k),
         )
         return [(cid, float(s)) for cid, s in rows]
 
@@ -212,12 +241,13 @@ class Catalog:
         out = {}
         for cid in chunk_ids:
             row = self._db.execute(
-                'SELECT c.chunk_id, c.doc_id, d.title, c.text, c.position, c.start, c."end", d.url, d.source, d.date '
-                "FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id=?",
+                'SELECT c.chunk_id, c.doc_id, d.title, c.text, c.position, c.start, c."end", d.url, d.source, d.date, '
+                "p.published_at, coalesce(p.estimated, 1), s.story FROM chunks c JOIN documents d USING (doc_id) "
+                "LEFT JOIN published p USING (doc_id) LEFT JOIN stories s USING (doc_id) WHERE c.chunk_id=?",
                 (cid,),
             ).fetchone()
             if row:
-                out[cid] = StoredChunk(*row)
+                out[cid] = StoredChunk(*row[:11], bool(row[11]), row[12])
         return out
 
     @_guarded
