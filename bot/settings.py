@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     history_turns: int = Field(4, ge=0, le=50, description="Previous question/answer pairs kept per conversation.")
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question accepted, in characters.")
     generation_timeout_s: float = Field(180.0, gt=0, description="Time limit for one answer, in seconds.")
+    timezone: str | None = Field(None, description="IANA timezone deciding what 'today' and 'yesterday' mean, e.g. Europe/Paris (default: the system's).")
+    now: str | None = Field(None, description="Answer as if at this ISO 8601 moment, e.g. 2025-06-09T08:30 (for tests and replays; `--now` on ask, chat and eval).")
+    recency_half_life_days: float = Field(3.0, gt=0, le=3650, description="Questions asking for the newest ('latest', 'quoi de neuf'): a passage this many days older weighs half (docs/retrieval.md).")
+    digest_time: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM at which the bot pushes a digest of the last 24 hours to the allowed chats (off when unset).")
     hf_endpoint: str | None = Field(None, description="Hugging Face endpoint for model downloads (default: HF_ENDPOINT or the public hub).")
 
     chroma_url: str | None = Field(None, description="Chroma server URL, e.g. http://127.0.0.1:8000 (default: the embedded store in the data directory).")
@@ -138,6 +142,40 @@ class Settings(BaseSettings):
         if not sep or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name.strip()) or not value.strip():
             raise ValueError("write it as 'Name: value', e.g. 'Authorization: Bearer TOKEN'")
         return f"{name.strip()}: {value.strip()}"
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str | None) -> str | None:
+        """An IANA timezone name; blank means the system's."""
+        from retrieval.dates.clock import zone
+
+        if v is None or not v.strip():
+            return None
+        try:
+            zone(v.strip())
+        except ConfigError:
+            raise ValueError("not a known timezone; use an IANA name such as Europe/Paris") from None
+        return v.strip()
+
+    @field_validator("now")
+    @classmethod
+    def _now(cls, v: str | None) -> str | None:
+        """An ISO 8601 moment; blank means the real clock."""
+        from datetime import datetime
+
+        if v is None or not v.strip():
+            return None
+        try:
+            datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("expected an ISO 8601 date or time such as 2025-06-09T08:30") from None
+        return v.strip()
+
+    def clock(self):
+        """The clock answers are given by: frozen at ``now`` when set, else the system clock, in ``timezone``."""
+        from retrieval.dates.clock import clock_for, zone
+
+        return clock_for(self.now, zone(self.timezone))
 
     def chroma_headers(self) -> dict[str, str]:
         """The Chroma server headers as a dict (empty without chroma_auth_header)."""

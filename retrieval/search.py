@@ -18,6 +18,7 @@ DEFAULT_CANDIDATES = 40
 VECTORS_PER_PASSAGE = 3  # a passage has its own vector and about two sub-chunk vectors
 DATED_WIDEN = 4  # with a date range the dense candidates are post-filtered: fetch this many times more
 DEFAULT_HALF_LIFE_DAYS = 3.0  # recency questions: a passage this much older weighs half (docs/retrieval.md)
+RELEVANT_SHARE = 0.93  # recency reorders only hits within this share of the best score (off-topic ones measured <= 0.90)
 
 if TYPE_CHECKING:
     from retrieval.dates.expressions import DateRange
@@ -115,14 +116,19 @@ def _ts(chunk: StoredChunk) -> float | None:
 
 
 def by_recency(hits: list[Hit], half_life_days: float) -> list[Hit]:
-    """Relevance and recency together: each fused score halves for every half-life older than the newest candidate."""
-    times = [_ts(h.chunk) for h in hits]
+    """Relevance and recency together among the hits that match the question's words and score near the best (neighbours
+    of another topic would otherwise win on date alone): each score halves for every half-life older than the newest."""
+    pool = [h for h in hits if h.lexical is not None] or hits
+    best = max(h.score for h in pool)
+    pool = [h for h in pool if h.score >= RELEVANT_SHARE * best]
+    rest = [h for h in hits if h not in pool]
+    times = [_ts(h.chunk) for h in pool]
     known = [t for t in times if t is not None]
     if not known:
         return hits
     newest, oldest = max(known), min(known)
     weight = lambda t: 0.5 ** ((newest - (oldest if t is None else t)) / 86400 / half_life_days)  # noqa: E731
-    return [h for h, _ in sorted(zip(hits, times), key=lambda ht: -ht[0].score * weight(ht[1]))]
+    return [h for h, _ in sorted(zip(pool, times), key=lambda ht: -ht[0].score * weight(ht[1]))] + rest
 
 
 def one_per_story(catalog: Catalog, hits: list[Hit], k: int) -> list[Hit]:

@@ -136,9 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--now", metavar="ISO8601", help="answer as if at this moment, e.g. 2025-06-09T08:30 (NEWSBOT_TIMEZONE if no offset)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="interactive chat")
+    p.add_argument("--now", metavar="ISO8601", help="answer as if at this moment, e.g. 2025-06-09T08:30 (NEWSBOT_TIMEZONE if no offset)")
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("models", help="list models, or `models pull NAME`")
@@ -167,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings()
+        if getattr(args, "now", None):  # --now: the clock stops at that moment (checked here: a bad value fails at once)
+            from retrieval.dates.clock import parse_now, zone
+
+            parse_now(args.now, zone(settings.timezone))
+            settings = settings.model_copy(update={"now": args.now})
         return args.func(args, settings)
     except NewsbotError as exc:
         print(f"newsbot: error: {exc}", file=sys.stderr)

@@ -19,10 +19,19 @@ class Source:
     end: int
     url: str | None = None
     source: str | None = None
+    published_at: str | None = None  # None when only the ingestion time is known
+    origin: str = ""  # 'Les Échos · 9 juin 2025', in the question's language
+    also_in: tuple[str, ...] = ()  # the same story elsewhere, each as 'source · date'
+    lang: str = "en"  # the question's language, which origin and also_in are written in
+
+    def __post_init__(self) -> None:
+        """Keep also_in a tuple."""
+        object.__setattr__(self, "also_in", tuple(self.also_in))  # a list when read back from JSON (chat history)
 
     def as_dict(self) -> dict:
         """The fields `ask --json` prints."""
-        return {k: getattr(self, k) for k in ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end")}
+        keys = ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end", "url", "source", "published_at", "origin")
+        return {**{k: getattr(self, k) for k in keys}, "also_in": list(self.also_in)}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from typing import Sequence
 
+from bot.core.dated import ALSO
 from bot.core.events import Done, Source
 from bot.cli.render import quote
 
@@ -74,8 +75,10 @@ def source_line(s: Source) -> str:
     title = escape(s.title[:TITLE_CHARS])
     if s.url:
         title = f'<a href="{html.escape(s.url, quote=True)}">{title}</a>'
-    origin = f" — {escape(s.source[:TITLE_CHARS])}" if s.source else ""
-    return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.text))}”</i>"
+    where = s.origin or s.source  # 'Les Échos · 9 juin 2025', in the question's language
+    origin = f" — {escape(where[:TITLE_CHARS])}" if where else ""
+    also = f"\n{escape(ALSO[s.lang if s.lang in ALSO else 'en'] + '; '.join(s.also_in))}" if s.also_in else ""
+    return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.text))}”</i>{also}"
 
 
 def sources_html(sources: Sequence[Source]) -> list[str]:

@@ -51,6 +51,18 @@ class DateRange:
         return f"from {format_date(first, lang)} to {format_date(last, lang)}"
 
 
+    def until(self, now: datetime) -> "DateRange":
+        """The range cut at ``now``: nothing is published later (what makes a replay with --now faithful)."""
+        return DateRange(self.start, min(self.end, max(self.start, now)), self.expression)
+
+    def phrase(self, lang: str) -> str:
+        """The range after a verb: 'le 9 juin 2025' / 'on June 9, 2025', else as label() says it."""
+        label = self.label(lang)
+        if (self.end - timedelta(microseconds=1)).date() != self.start.date():
+            return label
+        return f"le {label}" if lang == "fr" else f"on {label}"
+
+
 @dataclass(frozen=True)
 class TimeQuery:
     """A question's time: its range (if it names one), whether it asks for the newest, and the text left to search."""
@@ -219,3 +231,13 @@ def resolve(question: str, now: datetime) -> TimeQuery:
     if recency:
         text = _cut(text, recency.start(), recency.end())
     return TimeQuery(text or question, rng, bool(recency))
+
+
+def window(query: TimeQuery, now: datetime) -> DateRange | None:
+    """The range searched: the question's, cut at ``now``; for 'latest' questions everything up to ``now`` (a replay at
+    --now must not see later articles); None for other questions."""
+    if query.range is not None:
+        return query.range.until(now)
+    if query.recency:
+        return DateRange(datetime.fromtimestamp(0, now.tzinfo), now)
+    return None

@@ -12,7 +12,7 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from retrieval.dates.clock import parse_now
-from retrieval.dates.expressions import resolve
+from retrieval.dates.expressions import resolve, window
 from retrieval.dates.extract import timestamp
 from retrieval.documents import read_documents
 from retrieval.quality.evaluate import contains_answer
@@ -31,15 +31,16 @@ class DatedQuestion:
     expect_empty: bool = False  # nothing was published in the range: the bot must abstain
 
 
-def load_dated(path: Path, tz: tzinfo) -> list[DatedQuestion]:
-    """Lines of {question, answers, now, tz?, range?: [start, end], empty?}."""
+def load_dated(path: Path, tz: tzinfo, default_now: datetime | None = None) -> list[DatedQuestion]:
+    """Lines of {question, answers, now?, tz?, range?: [start, end], empty?}; a line without ``now`` is asked at ``default_now``."""
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             item = json.loads(line)
             zone = ZoneInfo(item["tz"]) if item.get("tz") else tz
             rng = tuple(item["range"]) if item.get("range") else None
-            out.append(DatedQuestion(item["question"], tuple(item.get("answers") or ()), parse_now(item["now"], zone), rng, bool(item.get("empty"))))
+            now = parse_now(item["now"], zone) if item.get("now") else (default_now or datetime.now(zone)).astimezone(zone)
+            out.append(DatedQuestion(item["question"], tuple(item.get("answers") or ()), now, rng, bool(item.get("empty"))))
     return out
 
 
@@ -58,7 +59,7 @@ def evaluate_dated(searcher: Searcher, questions: Sequence[DatedQuestion], k: in
         if q.expect is not None:
             want = tuple(datetime.fromisoformat(v).replace(tzinfo=q.now.tzinfo) for v in q.expect)
             resolved_right += tq.range is not None and (tq.range.start, tq.range.end) == want
-        found = searcher.search(tq.text, k, within=tq.range, recency=tq.recency)
+        found = searcher.search(tq.text, k, within=window(tq, q.now), recency=tq.recency)
         for h in found:
             shown += 1
             when = None if h.chunk.estimated or not h.chunk.published_at else timestamp(h.chunk.published_at)
