@@ -1,4 +1,4 @@
-"""The `newsbot` command line: ingest, ask, chat, models, eval, bench, doctor and telegram."""
+"""The `newsbot` command line: ingest, ask, chat, models, eval, latest, digest, bench, doctor and telegram."""
 
 from __future__ import annotations
 
@@ -152,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli.eval import add_parser as add_eval
 
     add_eval(sub)
+    from bot.cli.digest import add_parser as add_digest; add_digest(sub)  # noqa: E702
+    from bot.cli.latest import add_parser as add_latest; add_latest(sub)  # noqa: E702
 
     add_bench(sub)
 

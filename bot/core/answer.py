@@ -86,12 +86,12 @@ class Answerer:
         if not hits or hits[0].score < self.config.abstain_threshold:
             return self._abstain(question, hits, retrieve_ms)
         hits = dated.oldest_first(hits)
-        passages = [PromptPassage(i, h.chunk.title, h.chunk.text, dated.origin(h.chunk, lang)) for i, h in enumerate(hits, 1)]
+        passages = [PromptPassage(i, h.chunk.title, h.chunk.text, dated.origin(h.chunk, lang, now.tzinfo)) for i, h in enumerate(hits, 1)]
         budget = self.worker.generator.n_ctx - self.config.max_tokens
         messages, kept = build_messages(
             self.templates, question, passages, history, self.worker.generator.count_tokens, budget, dated.today(now, lang)
         )
-        sources = [_source(hits[p.n - 1], p, lang) for p in kept]
+        sources = [_source(hits[p.n - 1], p, lang, now.tzinfo) for p in kept]
         return Prepared(question, messages, sources, retrieve_ms, started)
 
     def _abstain_range(self, question: str, when: TimeQuery, lang: str, started: float) -> Done:
@@ -224,13 +224,13 @@ def check_question(question: str, limit: int) -> str:
     return question
 
 
-def _source(hit: Hit, passage: PromptPassage, lang: str = "en") -> Source:
+def _source(hit: Hit, passage: PromptPassage, lang: str = "en", tz=None) -> Source:
     """A Source for a hit, with the text the model actually saw, where and when it was published, and its story's copies."""
     c = hit.chunk
     end = c.start + len(passage.text) if passage.text != c.text else c.end
     return Source(
         passage.n, c.doc_id, c.title, c.chunk_id, passage.text, round(hit.score, 6), c.start, end, c.url, c.source,
-        None if c.estimated else c.published_at, dated.origin(c, lang), dated.also_in(hit, lang), lang,
+        None if c.estimated else c.published_at, dated.origin(c, lang, tz), dated.also_in(hit, lang, tz), lang,
     )
 
 

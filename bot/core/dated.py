@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Sequence
 
 from retrieval.dates.expressions import DateRange
@@ -22,16 +22,18 @@ def published(chunk: StoredChunk) -> datetime | None:
     return datetime.fromisoformat(chunk.published_at)
 
 
-def origin(chunk: StoredChunk, lang: str) -> str:
-    """'Les Échos · 9 juin 2025' (source and date; 'date inconnue' when only the ingestion time is known)."""
+def origin(chunk: StoredChunk, lang: str, tz: tzinfo | None = None) -> str:
+    """'Les Échos · 9 juin 2025' (source and date, in ``tz`` when the time is known; 'date inconnue' for ingestion times)."""
     when = published(chunk)
+    if when is not None and when.tzinfo is not None and tz is not None:
+        when = when.astimezone(tz)
     date = format_date(when, lang) if when else UNDATED[lang]
     return f"{chunk.source} · {date}" if chunk.source else date
 
 
-def also_in(hit: Hit, lang: str) -> tuple[str, ...]:
+def also_in(hit: Hit, lang: str, tz: tzinfo | None = None) -> tuple[str, ...]:
     """The other documents of the hit's story, as 'source · date', without repeats."""
-    return tuple(dict.fromkeys(origin(c, lang) for c in hit.also))
+    return tuple(dict.fromkeys(origin(c, lang, tz) for c in hit.also))
 
 
 def today(now: datetime, lang: str) -> str:

@@ -80,6 +80,10 @@ async def _post_init(app: Application) -> None:
     if app.bot_data.get("stop_signals"):
         install_stop_signals(app)
     services: Services = app.bot_data["services"]
+    if services.settings.digest_time:  # off by default; a task, so it never blocks the loop
+        from bot.telegram.timeline import scheduled_digests
+
+        app.bot_data["digests"] = asyncio.get_running_loop().create_task(scheduled_digests(app))
     if services.settings.health_port:
         from bot.telegram.health import start_health_server
 
@@ -89,6 +93,8 @@ async def _post_init(app: Application) -> None:
 async def _post_shutdown(app: Application) -> None:
     """Stop the worker thread and close the conversation store."""
     services: Services = app.bot_data["services"]
+    if digests := app.bot_data.pop("digests", None):
+        digests.cancel()
     if health := app.bot_data.pop("health", None):
         health.close()
         await health.wait_closed()
