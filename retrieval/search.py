@@ -16,7 +16,9 @@ from retrieval.textnorm import clean_text
 
 DEFAULT_CANDIDATES = 40
 VECTORS_PER_PASSAGE = 3  # a passage has its own vector and about two sub-chunk vectors
-DATED_WIDEN = 4  # with a date range the dense candidates are post-filtered: fetch this many times more
+# With a date range the dense candidates are post-filtered: fetch this many times more. Measured at 20,000 passages:
+# Chroma's own `where` on a numeric metadata costs 127 ms a query; 120/240/480 nearest cost 4.6/5.7/11.8 ms.
+DATED_WIDEN = 2
 DEFAULT_HALF_LIFE_DAYS = 3.0  # recency questions: a passage this much older weighs half (docs/retrieval.md)
 RELEVANT_SHARE = 0.93  # recency reorders only hits within this share of the best score (off-topic ones measured <= 0.90)
 
@@ -100,9 +102,10 @@ def dated(catalog: Catalog, ranked: list[tuple[str, float]], span: tuple[float, 
     keep = {
         r[0]
         for r in catalog.rows(
-            f"SELECT c.chunk_id FROM chunks c JOIN published p ON p.doc_id = c.doc_id AND p.estimated = 0 "
-            f"AND p.ts >= ? AND p.ts < ? WHERE c.chunk_id IN ({','.join('?' * len(ids))})",
-            (*span, *ids),
+            # the range's documents first, once (0.6 ms for 480 ids at 20,000 passages; a join per id took 3.6 ms)
+            f"SELECT chunk_id FROM chunks WHERE chunk_id IN ({','.join('?' * len(ids))}) AND doc_id IN "
+            "(SELECT doc_id FROM published WHERE estimated = 0 AND ts >= ? AND ts < ?)",
+            (*ids, *span),
         )
     }
     return [(cid, s) for cid, s in ranked if cid in keep]

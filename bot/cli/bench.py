@@ -178,6 +178,8 @@ def table(r: dict) -> str:
     lines.append(f"search ({ret['corpus']}; questions embedded by {ret.get('query_encoder', '?')}):")
     for size in ret["p50_ms"]:
         lines.append(f"  {int(size):>7,} passages: p50 {ret['p50_ms'][size]} ms, p99 {ret['p99_ms'][size]} ms, RSS {ret['rss_mb'][size]} MB")
+        if size in ret.get("week_p50_ms", {}):
+            lines.append(f"  {'':>7}  within a week: p50 {ret['week_p50_ms'][size]} ms, p99 {ret['week_p99_ms'][size]} ms")
     lines += [
         f"ingestion {ing['chunks_per_s']} chunks/s, embedder alone {ing['embedder_chunks_per_s']} chunks/s, "
         f"ratio {ing['chunks_per_s'] / ing['embedder_chunks_per_s']:.2f} (target ≥ 0.8)",
