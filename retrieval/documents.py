@@ -158,6 +158,7 @@ class _HTMLText(html.parser.HTMLParser):
     """Collects the title and the readable blocks of an HTML page, skipping scripts, styles and navigation."""
 
     SKIP = {"script", "style", "nav", "header", "footer", "aside", "form", "noscript", "svg"}
+    DATE_META = {"article:published_time", "datepublished", "date", "dc.date", "pubdate", "og:published_time"}
     BLOCK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "section", "article", "br", "tr"}
 
     def __init__(self) -> None:
@@ -169,8 +170,15 @@ class _HTMLText(html.parser.HTMLParser):
         self._skip = 0
         self._in_title = False
         self._in_h1 = False
+        self.published: str | None = None  # <meta property="article:published_time">, itemprop datePublished, <time>
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if self.published is None and (
+            (tag == "meta" and (a.get("property") or a.get("name") or a.get("itemprop") or "").lower() in self.DATE_META)
+            or (tag == "time" and a.get("datetime"))
+        ):
+            self.published = a.get("content") or a.get("datetime") or None
         if tag in self.SKIP:
             self._skip += 1
         elif tag == "title":
@@ -213,4 +221,4 @@ def parse_html(text: str) -> Document:
     blocks = parser.blocks
     if blocks and title and blocks[0] == title:
         blocks = blocks[1:]
-    return Document(title=title or (blocks[0][:120] if blocks else ""), text="\n".join(blocks))
+    return Document(title=title or (blocks[0][:120] if blocks else ""), text="\n".join(blocks), date=parser.published)

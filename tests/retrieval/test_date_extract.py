@@ -67,21 +67,24 @@ def test_ingestion_time_is_the_fallback_and_marked():
 
 
 def test_each_kind_of_file_gets_its_date_in_the_catalog(tmp_path: Path):
-    """JSON published_at, JSON date, Markdown front matter, a .txt date line, and an undated file."""
+    """JSON published_at, JSON date, Markdown front matter, a .txt date line, HTML page metadata, and an undated file."""
     (tmp_path / "a.jsonl").write_text(
         json.dumps({"title": "A", "text": "Alpha.", "published_at": "2025-06-09T08:00:00+02:00"}) + "\n"
         + json.dumps({"title": "B", "text": "Bravo.", "date": "Mon, 02 Jun 2025 10:00:00 GMT"}) + "\n", encoding="utf-8")
     (tmp_path / "c.md").write_text("---\ndate: 2025-05-20\n---\n# Charlie\nCharlie text.", encoding="utf-8")
     (tmp_path / "d.txt").write_text("Delta\nPublié le 3 juin 2025\nDelta text.", encoding="utf-8")
     (tmp_path / "e.txt").write_text("Echo\nEcho text without a date.", encoding="utf-8")
+    (tmp_path / "f.html").write_text('<html><head><meta property="article:published_time" content="2025-06-04T07:00:00Z">'
+                                     "</head><body><h1>Foxtrot</h1><p>Foxtrot text.</p></body></html>", encoding="utf-8")
     catalog = Catalog(tmp_path / "catalog.sqlite3")
-    docs = [d for name in ("a.jsonl", "c.md", "d.txt", "e.txt") for d in read_documents(tmp_path / name)]
-    assert [d.title for d in docs] == ["A", "B", "Charlie", "Delta", "Echo"]
+    docs = [d for name in ("a.jsonl", "c.md", "d.txt", "e.txt", "f.html") for d in read_documents(tmp_path / name)]
+    assert [d.title for d in docs] == ["A", "B", "Charlie", "Delta", "Echo", "Foxtrot"]
     catalog.add(docs, [], ingested=datetime(2025, 6, 10, tzinfo=timezone.utc))
     got = dict((t, (p, bool(e))) for t, p, e in catalog.rows(
         "SELECT d.title, p.published_at, p.estimated FROM documents d JOIN published p USING (doc_id)"))
     assert got == {
         "A": ("2025-06-09T08:00:00+02:00", False), "B": ("2025-06-02T10:00:00+00:00", False),
         "Charlie": ("2025-05-20", False), "Delta": ("2025-06-03", False), "Echo": ("2025-06-10T00:00:00+00:00", True),
+        "Foxtrot": ("2025-06-04T07:00:00+00:00", False),
     }
     catalog.close()
