@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from retrieval.chunking import Chunk, vector_ids
+from retrieval.dates.backfill import backfill
 from retrieval.dates.extract import publication
 from retrieval.documents import Document
 from retrieval.errors import IndexError_
@@ -103,6 +104,7 @@ class Catalog:
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            backfill(self._db)  # an index from before publication dates and story groups: fill them in once
         except sqlite3.DatabaseError as exc:
             raise db_error(path, exc) from exc
 

@@ -88,3 +88,25 @@ def test_each_kind_of_file_gets_its_date_in_the_catalog(tmp_path: Path):
         "Foxtrot": ("2025-06-04T07:00:00+00:00", False),
     }
     catalog.close()
+
+
+def test_an_older_index_gets_its_dates_and_stories_when_opened(tmp_path: Path):
+    """Documents stored without publication rows are dated from their metadata or text the next time the catalog opens."""
+    from retrieval.chunking import Chunk
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    doc = read_documents(_write(tmp_path / "g.txt", "Golf\nPublié le 5 juin 2025\nGolf text."))[0]
+    catalog.add([doc], [Chunk(doc.doc_id + ":0", doc.doc_id, doc.title, doc.text, 0, 0, len(doc.text))])
+    for table in ("published", "stories", "story_bands"):  # as an older newsbot left it
+        catalog.rows(f"DELETE FROM {table}")
+    catalog.close()
+    reopened = Catalog(tmp_path / "catalog.sqlite3")
+    assert reopened.rows("SELECT published_at, estimated FROM published") == [("2025-06-05", 0)]
+    assert reopened.rows("SELECT story FROM stories") == [(doc.doc_id,)]
+    reopened.close()
+
+
+def _write(path: Path, text: str) -> Path:
+    """Write a file and return its path."""
+    path.write_text(text, encoding="utf-8")
+    return path
