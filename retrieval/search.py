@@ -81,12 +81,17 @@ class Searcher:
         lexical = lexical_future.result()  # its errors (a damaged catalog) surface here, as before
         fused = fuse(dense, lexical)
         dense_by_id, lexical_by_id = dict(dense), dict(lexical)
-        rows = self.catalog.chunks([cid for cid, _ in fused[: k * 4]])
-        hits = [
-            Hit(rows[cid], score, dense_by_id.get(cid), lexical_by_id.get(cid))
-            for cid, score in fused
-            if cid in rows  # a vector whose chunk is gone (an interrupted delete) is never shown
-        ]
+        hits: list[Hit] = []
+        # Copies of one story collapse into one hit: fetch k*2 rows first (as many as before grouping), more only if needed.
+        for start, stop in ((0, k * 2), (k * 2, k * 8)):
+            rows = self.catalog.chunks([cid for cid, _ in fused[start:stop]])
+            hits += [
+                Hit(rows[cid], score, dense_by_id.get(cid), lexical_by_id.get(cid))
+                for cid, score in fused[start:stop]
+                if cid in rows  # a vector whose chunk is gone (an interrupted delete) is never shown
+            ]
+            if len({h.chunk.story or h.chunk.doc_id for h in hits}) >= k or stop >= len(fused):
+                break
         if recency:
             hits = by_recency(hits, self.half_life_days)
         hits = one_per_story(self.catalog, hits, k)
@@ -139,21 +144,27 @@ def one_per_story(catalog: Catalog, hits: list[Hit], k: int) -> list[Hit]:
     groups: dict[str, list[Hit]] = {}
     for h in hits:
         groups.setdefault(h.chunk.story or h.chunk.doc_id, []).append(h)
+    chosen = list(groups.items())[:k]
+    members = story_members(catalog, [story for story, _ in chosen])
     out = []
-    for story, members in list(groups.items())[:k]:
-        best = max(members, key=lambda h: (_ts(h.chunk) or 0.0, h.score))  # an updated story: its latest text
-        rank_score = members[0].score  # the group keeps the place and score of its best-ranked member
-        others = story_members(catalog, story, best.chunk.doc_id)
-        out.append(Hit(best.chunk, rank_score, best.dense, best.lexical, tuple(others)))
+    for story, group in chosen:
+        best = max(group, key=lambda h: (_ts(h.chunk) or 0.0, h.score))  # an updated story: its latest text
+        others = tuple(c for c in members.get(story, ()) if c.doc_id != best.chunk.doc_id)
+        out.append(Hit(best.chunk, group[0].score, best.dense, best.lexical, others))  # the best-ranked member's place
     return out
 
 
-def story_members(catalog: Catalog, story: str, but: str) -> list[StoredChunk]:
-    """The other documents of a story (as chunk-less StoredChunks: title, source, url, date), oldest first."""
+def story_members(catalog: Catalog, stories: list[str]) -> dict[str, list[StoredChunk]]:
+    """The documents of some stories (as chunk-less StoredChunks: title, source, url, date), oldest first, in one query."""
+    if not stories:
+        return {}
     rows = catalog.rows(
-        "SELECT d.doc_id, d.title, d.url, d.source, d.date, p.published_at, coalesce(p.estimated, 1) FROM stories s "
-        "JOIN documents d USING (doc_id) LEFT JOIN published p USING (doc_id) WHERE s.story = ? AND s.doc_id != ? "
+        "SELECT s.story, d.doc_id, d.title, d.url, d.source, d.date, p.published_at, coalesce(p.estimated, 1) FROM stories s "
+        f"JOIN documents d USING (doc_id) LEFT JOIN published p USING (doc_id) WHERE s.story IN ({','.join('?' * len(stories))}) "
         "ORDER BY p.ts",
-        (story, but),
+        stories,
     )
-    return [StoredChunk("", d, t, "", 0, 0, 0, u, src, dt, pub, bool(est), story) for d, t, u, src, dt, pub, est in rows]
+    out: dict[str, list[StoredChunk]] = {}
+    for story, d, t, u, src, dt, pub, est in rows:
+        out.setdefault(story, []).append(StoredChunk("", d, t, "", 0, 0, 0, u, src, dt, pub, bool(est), story))
+    return out

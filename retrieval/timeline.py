@@ -35,7 +35,8 @@ def _stories(catalog: Catalog, where: str, params: tuple, limit: int) -> list[St
         lead = catalog.chunks([first[0][0]])[first[0][0]]
         from retrieval.search import story_members
 
-        out.append(Story(lead, tuple(story_members(catalog, story, doc_id))))
+        others = story_members(catalog, [story]).get(story, [])
+        out.append(Story(lead, tuple(c for c in others if c.doc_id != doc_id)))
     return out
 
 
