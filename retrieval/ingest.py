@@ -122,7 +122,8 @@ class Indexer:
             report.skipped.append((str(p), "no such file or folder"))
         seen: set[str] = set()
         to_add: list[tuple[Document, list[Chunk]]] = []
-        stale_docs: list[str] = []
+        queued: set[str] = set()  # documents already planned in this run: a second copy only records its origin
+        stale: list[tuple[str, str]] = []  # (path, doc_id) links to forget
         for f in files:
             try:
                 docs = read_documents(f)
@@ -135,20 +136,24 @@ class Indexer:
             key = str(f.resolve())
             seen.add(key)
             old = set(self.catalog.docs_for_paths([key])[key])
-            new_ids = {d.doc_id for d in docs}
-            stale_docs.extend(old - new_ids)
+            stale.extend((key, d) for d in old - {d.doc_id for d in docs})
             for doc in docs:
+                report.titles.append(doc.title)
+                if doc.doc_id in queued:
+                    to_add.append((doc, []))
+                    continue
+                queued.add(doc.doc_id)
                 chunks = chunk_document(doc, self.chunk_chars, self.overlap)
-                have = self.catalog.chunk_ids([doc.doc_id]) if doc.doc_id in old else set()
+                have = self.catalog.chunk_ids([doc.doc_id])  # also when another file brought the same article
                 fresh = [c for c in chunks if c.chunk_id not in have]
                 report.unchanged += len(chunks) - len(fresh)
-                report.titles.append(doc.title)
                 if fresh or doc.doc_id not in old:
                     to_add.append((doc, fresh))
         for folder in folders:
-            stale_docs.extend(d for p, ds in self.catalog.docs_for_paths(
-                [p for p in self.catalog.paths_under(str(folder)) if p not in seen]
-            ).items() for d in ds)
+            gone = [p for p in self.catalog.paths_under(str(folder)) if p not in seen]
+            stale.extend((p, d) for p, ds in self.catalog.docs_for_paths(gone).items() for d in ds)
+        # A document that left one file but is queued from another (a renamed or copied file) stays.
+        stale_docs = [d for d in self.catalog.unlink(stale) if d not in queued]
         report.removed = self._remove(stale_docs)
         report.added = self._add(to_add, progress)
         report.added += self.reconcile(progress)
@@ -171,7 +176,11 @@ class Indexer:
     def add_documents(self, docs: Sequence[Document], progress: bool | None = None) -> int:
         """Index documents that come from no file (evaluation datasets); returns chunks added."""
         items = []
+        queued: set[str] = set()
         for doc in docs:
+            if doc.doc_id in queued:  # the same article twice in a dataset is stored once
+                continue
+            queued.add(doc.doc_id)
             have = self.catalog.chunk_ids([doc.doc_id])
             items.append((doc, [c for c in chunk_document(doc, self.chunk_chars, self.overlap) if c.chunk_id not in have]))
         return self._add(items, progress)
@@ -207,7 +216,8 @@ class Indexer:
 
     def _embed(self, items: Sequence[tuple[str, str]]) -> None:
         """Embed (id, text) pairs in one batch and write them to the vector store in one call."""
-        self.store.upsert([i for i, _ in items], self.embedder.embed_passages([t for _, t in items]))
+        unique = dict(items)  # a store refuses one call with an id twice (Chroma: "Expected IDs to be unique")
+        self.store.upsert(list(unique), self.embedder.embed_passages(list(unique.values())))
 
     def reconcile(self, progress: bool | None = None) -> int:
         """Repair what an interrupted run left: drop vectors with no chunk, embed chunks missing vectors; returns chunks repaired."""

@@ -16,7 +16,17 @@ log = logging.getLogger("newsbot")
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    """Index article files and folders (default: seeds/)."""
+    """Index article files and folders (default: seeds/); with --json, one object on stdout even when it fails."""
+    try:
+        return _ingest(args, settings)
+    except NewsbotError as exc:
+        if args.json:  # a script reading stdout gets an object either way; the one-line error still goes to stderr
+            print(json.dumps({"error": str(exc), "documents": None, "chunks": None, "added": 0}, ensure_ascii=False))
+        raise
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """The ingest command's work."""
     from bot.resources import seeds_dir
     from bot.app import open_index
 

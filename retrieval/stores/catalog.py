@@ -14,7 +14,7 @@ from retrieval.errors import IndexError_
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # A query term in more than this share of the passages is left out of the FTS query (measured: docs/benchmarks.md).
 COMMON_SHARE = 0.2
 KEEP_WHEN_ALL_COMMON = 3
@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS documents (
     length INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
+CREATE TABLE IF NOT EXISTS doc_paths (
+    doc_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', PRIMARY KEY (path, doc_id, source)
+);
+CREATE INDEX IF NOT EXISTS doc_paths_doc ON doc_paths(doc_id);
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, subs INTEGER NOT NULL DEFAULT 0
@@ -34,6 +38,11 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 """
+
+MIGRATE_TO_2 = [
+    "CREATE TABLE doc_paths (doc_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', "
+    "PRIMARY KEY (path, doc_id, source))",
+]
 
 
 def db_error(path: Path, exc: sqlite3.Error) -> IndexError_:
@@ -50,14 +59,22 @@ def db_error(path: Path, exc: sqlite3.Error) -> IndexError_:
 
 
 def _guarded(method):
-    """Turn the SQLite errors of a Catalog method into a one-line IndexError_ naming the file."""
+    """Turn the SQLite errors of a Catalog method into a one-line IndexError_ naming the file.
+
+    A failed statement is called damage only when SQLite's own check of the file agrees: a refused write
+    (a constraint, a bug of ours) must never send the user to `--rebuild` for nothing.
+    """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise db_error(self.path, exc) from exc
+            err = db_error(self.path, exc)
+            if str(err).startswith(f"{self.path} is damaged") and self._sound():
+                err = IndexError_(f"{self.path} refused an operation ({str(exc).splitlines()[0][:160]}); "
+                                  "the file itself checks out and nothing was lost")
+            raise err from exc
 
     return wrapper
 
@@ -78,6 +95,25 @@ class StoredChunk:
     date: str | None
 
 
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring a catalog written by an older newsbot up to SCHEMA_VERSION in place, or refuse one from a newer newsbot."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone():
+        return  # a new file
+    row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    version = int(row[0]) if row else SCHEMA_VERSION
+    if version > SCHEMA_VERSION:
+        raise IndexError_(f"{path} was written by a newer newsbot (catalog schema {version}); "
+                          "upgrade newsbot or run `newsbot ingest --rebuild`")
+    if version == SCHEMA_VERSION:
+        return
+    with _Transaction(db):
+        if version < 2:  # v1 kept one path per document: each document's file becomes its first origin
+            for statement in MIGRATE_TO_2:
+                db.execute(statement)
+            db.execute("INSERT OR IGNORE INTO doc_paths SELECT doc_id, path, coalesce(source, '') FROM documents WHERE path != ''")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+
 class Catalog:
     """Files, documents and chunks in SQLite, with an FTS5 table ranked by BM25 over normalised terms."""
 
@@ -88,6 +124,7 @@ class Catalog:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=10000")
+            migrate(self._db, path)
             self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
@@ -110,18 +147,33 @@ class Catalog:
 
     @_guarded
     def docs_for_paths(self, paths: Iterable[str]) -> dict[str, list[str]]:
-        """Document ids stored for each file path."""
+        """Document ids stored for each file path (a document read from two files is listed under both)."""
         out: dict[str, list[str]] = {}
         for p in paths:
-            out[p] = [r[0] for r in self._db.execute("SELECT doc_id FROM documents WHERE path=?", (p,))]
+            out[p] = [r[0] for r in self._db.execute("SELECT DISTINCT doc_id FROM doc_paths WHERE path=?", (p,))]
         return out
 
     @_guarded
     def paths_under(self, folder: str) -> list[str]:
         """Stored file paths inside a folder."""
         prefix = folder.rstrip("/") + "/"
-        rows = self._db.execute("SELECT DISTINCT path FROM documents WHERE substr(path, 1, ?) = ?", (len(prefix), prefix))
+        rows = self._db.execute("SELECT DISTINCT path FROM doc_paths WHERE substr(path, 1, ?) = ?", (len(prefix), prefix))
         return [r[0] for r in rows]
+
+    @_guarded
+    def origins(self, doc_id: str) -> list[tuple[str, str]]:
+        """Every (path, source) a document was read from: identical articles are stored once, with all their origins."""
+        return self._db.execute("SELECT path, source FROM doc_paths WHERE doc_id=? ORDER BY path, source", (doc_id,)).fetchall()
+
+    @_guarded
+    def unlink(self, pairs: Iterable[tuple[str, str]]) -> list[str]:
+        """Forget that documents came from these (path, doc_id) pairs; returns the documents no path holds any more."""
+        pairs = list(pairs)
+        with self._tx():
+            for path, doc_id in pairs:
+                self._db.execute("DELETE FROM doc_paths WHERE path=? AND doc_id=?", (path, doc_id))
+            orphans = {d for _, d in pairs if not self._db.execute("SELECT 1 FROM doc_paths WHERE doc_id=? LIMIT 1", (d,)).fetchone()}
+        return sorted(orphans)
 
     @_guarded
     def chunk_ids(self, doc_ids: Sequence[str] | None = None) -> set[str]:
@@ -147,10 +199,15 @@ class Catalog:
         """Add documents and their chunks (FTS included) in one transaction; existing chunk ids are skipped."""
         with self._tx():
             for d in docs:
+                # The first file keeps its place in `path`; every file and source is recorded in doc_paths.
                 self._db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
+                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?) ON CONFLICT(doc_id) DO UPDATE SET title=excluded.title, "
+                    "url=coalesce(excluded.url, url), date=coalesce(excluded.date, date), "
+                    "source=coalesce(source, excluded.source), length=excluded.length",
                     (d.doc_id, d.path, d.title, d.url, d.date, d.source, len(d.text)),
                 )
+                if d.path:
+                    self._db.execute("INSERT OR IGNORE INTO doc_paths VALUES (?,?,?)", (d.doc_id, d.path, d.source or ""))
             for c in chunks:
                 cur = self._db.execute(
                     'INSERT OR IGNORE INTO chunks (chunk_id, doc_id, position, start, "end", text, subs) VALUES (?,?,?,?,?,?,?)',
@@ -171,6 +228,7 @@ class Catalog:
                     self._db.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
                 self._db.execute("DELETE FROM chunks WHERE doc_id=?", (d,))
                 self._db.execute("DELETE FROM documents WHERE doc_id=?", (d,))
+                self._db.execute("DELETE FROM doc_paths WHERE doc_id=?", (d,))
 
     @_guarded
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
@@ -245,6 +303,14 @@ class Catalog:
         """SQLite's quick_check of the file: None when it is sound, else the first problem."""
         row = self._db.execute("PRAGMA quick_check(1)").fetchone()
         return None if row and row[0] == "ok" else (row[0] if row else "no answer from quick_check")
+
+    def _sound(self) -> bool:
+        """Whether SQLite's quick_check finds the file sound (False when the check itself fails)."""
+        try:
+            row = self._db.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.Error:
+            return False
+        return bool(row) and row[0] == "ok"
 
     def _tx(self):
         """A write transaction (IMMEDIATE, so concurrent writers queue on the busy timeout)."""
