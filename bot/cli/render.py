@@ -24,6 +24,7 @@ def print_sources(sources: Sequence[Source], out: TextIO) -> None:
         return
     out.write("\nSources:\n")
     for s in sources:
-        out.write(f"  [{s.n}] {s.title}\n")
+        origin = s.origin()
+        out.write(f"  [{s.n}] {s.title}" + (f" — {origin}" if origin else "") + "\n")
         out.write(textwrap.indent(textwrap.fill(f"“{quote(s.text)}”", width=88), "      ") + "\n")
     out.flush()

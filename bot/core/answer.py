@@ -211,7 +211,8 @@ def _source(hit: Hit, passage: PromptPassage) -> Source:
     """A Source for a hit, with the text the model actually saw."""
     c = hit.chunk
     end = c.start + len(passage.text) if passage.text != c.text else c.end
-    return Source(passage.n, c.doc_id, c.title, c.chunk_id, passage.text, round(hit.score, 6), c.start, end, c.url, c.source)
+    return Source(passage.n, c.doc_id, c.title, c.chunk_id, passage.text, round(hit.score, 6), c.start, end, c.url, c.source,
+                  c.published_at, c.author, c.published_kind)
 
 
 def _timings(retrieve_ms: float, first_ms: float | None, total_ms: float, prompt: int, completion: int) -> dict:

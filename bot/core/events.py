@@ -19,10 +19,21 @@ class Source:
     end: int
     url: str | None = None
     source: str | None = None
+    published_at: str | None = None
+    author: str | None = None
+    published_kind: str | None = None  # "published", "feed" (the feed item's date) or "ingested" (no date known)
 
     def as_dict(self) -> dict:
         """The fields `ask --json` prints."""
-        return {k: getattr(self, k) for k in ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end")}
+        keys = ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end", "url", "source", "published_at",
+                "author", "published_kind")
+        return {k: getattr(self, k) for k in keys}
+
+    def origin(self) -> str:
+        """Where and when, for a source line: "Le Monde, 2025-06-10" (an undated article shows when it was added)."""
+        day = (self.published_at or "")[:10]
+        when = f"added {day}" if day and self.published_kind == "ingested" else day
+        return ", ".join(x for x in (self.source, when) if x)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def source_line(s: Source) -> str:
     title = escape(s.title[:TITLE_CHARS])
     if s.url:
         title = f'<a href="{html.escape(s.url, quote=True)}">{title}</a>'
-    origin = f" — {escape(s.source[:TITLE_CHARS])}" if s.source else ""
+    origin = f" — {escape(s.origin()[:TITLE_CHARS])}" if s.origin() else ""
     return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.text))}”</i>"
 
 

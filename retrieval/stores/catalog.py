@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from retrieval.chunking import Chunk, vector_ids
-from retrieval.documents import Document
+from retrieval.documents import INGESTED, PUBLISHED, Document, now_iso
 from retrieval.errors import IndexError_
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
@@ -22,9 +22,10 @@ SKIP_FROM_ROWS = 10_000
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT, date TEXT, source TEXT,
-    length INTEGER NOT NULL
+    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT, published_at TEXT, source TEXT,
+    length INTEGER NOT NULL, author TEXT, published_kind TEXT NOT NULL DEFAULT 'ingested'
 );
+CREATE INDEX IF NOT EXISTS documents_url ON documents(url);
 CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
 CREATE TABLE IF NOT EXISTS doc_paths (
     doc_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', PRIMARY KEY (path, doc_id, source)
@@ -40,6 +41,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 """
 
 MIGRATE_TO_2 = [
+    "ALTER TABLE documents RENAME COLUMN date TO published_at",
+    "ALTER TABLE documents ADD COLUMN author TEXT",
+    "ALTER TABLE documents ADD COLUMN published_kind TEXT NOT NULL DEFAULT 'ingested'",
+    "UPDATE documents SET published_kind='published' WHERE published_at IS NOT NULL",
     "CREATE TABLE doc_paths (doc_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', "
     "PRIMARY KEY (path, doc_id, source))",
 ]
@@ -92,7 +97,9 @@ class StoredChunk:
     end: int
     url: str | None
     source: str | None
-    date: str | None
+    published_at: str | None
+    author: str | None = None
+    published_kind: str = "published"
 
 
 def migrate(db: sqlite3.Connection, path: Path) -> None:
@@ -200,11 +207,15 @@ class Catalog:
         with self._tx():
             for d in docs:
                 # The first file keeps its place in `path`; every file and source is recorded in doc_paths.
+                # With no date known the document is dated when first stored (kind 'ingested'), and keeps that date.
+                kind = d.published_kind or (PUBLISHED if d.published_at else INGESTED)
                 self._db.execute(
-                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?) ON CONFLICT(doc_id) DO UPDATE SET title=excluded.title, "
-                    "url=coalesce(excluded.url, url), date=coalesce(excluded.date, date), "
-                    "source=coalesce(source, excluded.source), length=excluded.length",
-                    (d.doc_id, d.path, d.title, d.url, d.date, d.source, len(d.text)),
+                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(doc_id) DO UPDATE SET title=excluded.title, "
+                    "url=coalesce(excluded.url, url), source=coalesce(source, excluded.source), "
+                    "author=coalesce(excluded.author, author), length=excluded.length, "
+                    "published_at=CASE WHEN excluded.published_kind='ingested' THEN published_at ELSE excluded.published_at END, "
+                    "published_kind=CASE WHEN excluded.published_kind='ingested' THEN published_kind ELSE excluded.published_kind END",
+                    (d.doc_id, d.path, d.title, d.url, d.published_at or now_iso(), d.source, len(d.text), d.author, kind),
                 )
                 if d.path:
                     self._db.execute("INSERT OR IGNORE INTO doc_paths VALUES (?,?,?)", (d.doc_id, d.path, d.source or ""))
@@ -270,7 +281,7 @@ class Catalog:
         out = {}
         for cid in chunk_ids:
             row = self._db.execute(
-                'SELECT c.chunk_id, c.doc_id, d.title, c.text, c.position, c.start, c."end", d.url, d.source, d.date '
+                'SELECT c.chunk_id, c.doc_id, d.title, c.text, c.position, c.start, c."end", d.url, d.source, d.published_at, d.author, d.published_kind '
                 "FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id=?",
                 (cid,),
             ).fetchone()
