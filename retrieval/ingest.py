@@ -40,6 +40,7 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
     flagged: list[tuple[str, str]] = field(default_factory=list)  # (path, what was found), see retrieval/injection.py
+    new_docs: list[Document] = field(default_factory=list)  # documents that brought new passages (for replies)
 
     def as_dict(self) -> dict:
         """The report as JSON-ready data."""
@@ -96,6 +97,16 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     return files, folders
 
 
+@dataclass
+class _Plan:
+    """What one ingestion will do: documents to add, (key, doc_id) links to forget, keys seen, documents queued."""
+
+    to_add: list[tuple[Document, list[Chunk]]] = field(default_factory=list)
+    stale: list[tuple[str, str]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    queued: set[str] = field(default_factory=set)
+
+
 class Indexer:
     """Keeps the vector store and the catalog in step with a set of article files."""
 
@@ -117,13 +128,10 @@ class Indexer:
         """Add new and edited articles, drop the passages of edited or deleted ones; unreadable files are skipped and reported."""
         report = IngestReport()
         files, folders = expand(paths)
-        missing = [p for p in paths if not p.exists()]
-        for p in missing:
-            report.skipped.append((str(p), "no such file or folder"))
-        seen: set[str] = set()
-        to_add: list[tuple[Document, list[Chunk]]] = []
-        queued: set[str] = set()  # documents already planned in this run: a second copy only records its origin
-        stale: list[tuple[str, str]] = []  # (path, doc_id) links to forget
+        for p in paths:
+            if not p.exists():
+                report.skipped.append((str(p), "no such file or folder"))
+        plan = _Plan()
         for f in files:
             try:
                 docs = read_documents(f)
@@ -132,36 +140,56 @@ class Indexer:
                 if on_skip:
                     on_skip(str(f), str(exc))
                 continue
-            docs = [self._screen(d, f, report) for d in docs]
-            key = str(f.resolve())
-            seen.add(key)
-            old = set(self.catalog.docs_for_paths([key])[key])
-            stale.extend((key, d) for d in old - {d.doc_id for d in docs})
-            for doc in docs:
-                report.titles.append(doc.title)
-                if doc.doc_id in queued:
-                    to_add.append((doc, []))
-                    continue
-                queued.add(doc.doc_id)
-                chunks = chunk_document(doc, self.chunk_chars, self.overlap)
-                have = self.catalog.chunk_ids([doc.doc_id])  # also when another file brought the same article
-                fresh = [c for c in chunks if c.chunk_id not in have]
-                report.unchanged += len(chunks) - len(fresh)
-                if fresh or doc.doc_id not in old:
-                    to_add.append((doc, fresh))
+            self._plan(str(f.resolve()), [self._screen(d, str(f), report) for d in docs], plan, report)
         for folder in folders:
-            gone = [p for p in self.catalog.paths_under(str(folder)) if p not in seen]
-            stale.extend((p, d) for p, ds in self.catalog.docs_for_paths(gone).items() for d in ds)
+            gone = [p for p in self.catalog.paths_under(str(folder)) if p not in plan.seen]
+            plan.stale.extend((p, d) for p, ds in self.catalog.docs_for_paths(gone).items() for d in ds)
+        return self._apply(plan, report, progress)
+
+    def ingest_keyed(self, items: Sequence[tuple[str, Sequence[Document]]], progress: bool | None = None,
+                     report: IngestReport | None = None) -> IngestReport:
+        """Add documents that come from no file, each group under its key (a page's canonical URL, a feed item's guid).
+
+        A key is an identity: the documents stored under it before and not given now (an edited page) are replaced.
+        """
+        report = report or IngestReport()
+        plan = _Plan()
+        for key, docs in items:
+            self._plan(key, [self._screen(dataclasses.replace(d, path=key), key, report) for d in docs], plan, report)
+        return self._apply(plan, report, progress)
+
+    def _plan(self, key: str, docs: Sequence[Document], plan: "_Plan", report: IngestReport) -> None:
+        """Queue what ``docs``, now found under ``key``, add to the index, and the links of ``key`` they replace."""
+        plan.seen.add(key)
+        old = set(self.catalog.docs_for_paths([key])[key])
+        plan.stale.extend((key, d) for d in old - {d.doc_id for d in docs})
+        for doc in docs:
+            report.titles.append(doc.title)
+            if doc.doc_id in plan.queued:  # a second copy in this run only records its origin
+                plan.to_add.append((doc, []))
+                continue
+            plan.queued.add(doc.doc_id)
+            chunks = chunk_document(doc, self.chunk_chars, self.overlap)
+            have = self.catalog.chunk_ids([doc.doc_id])  # also when another file brought the same article
+            fresh = [c for c in chunks if c.chunk_id not in have]
+            report.unchanged += len(chunks) - len(fresh)
+            if fresh or doc.doc_id not in old:
+                plan.to_add.append((doc, fresh))
+            if fresh:
+                report.new_docs.append(doc)
+
+    def _apply(self, plan: "_Plan", report: IngestReport, progress: bool | None) -> IngestReport:
+        """Forget the stale links, drop documents no origin holds, add the queued ones, repair, count."""
         # A document that left one file but is queued from another (a renamed or copied file) stays.
-        stale_docs = [d for d in self.catalog.unlink(stale) if d not in queued]
-        report.removed = self._remove(stale_docs)
-        report.added = self._add(to_add, progress)
+        stale_docs = [d for d in self.catalog.unlink(plan.stale) if d not in plan.queued]
+        report.removed += self._remove(stale_docs)
+        report.added += self._add(plan.to_add, progress)
         report.added += self.reconcile(progress)
         report.documents, report.chunks = self.catalog.counts()
         return report
 
     @staticmethod
-    def _screen(doc: Document, path: Path, report: IngestReport) -> Document:
+    def _screen(doc: Document, path: str, report: IngestReport) -> Document:
         """The document with text aimed at the model neutralised; the file is reported when anything was found."""
         text, found = neutralise(doc.text)
         title, found_in_title = neutralise(doc.title)
@@ -170,7 +198,7 @@ class Indexer:
             return doc
         removed = sum(f.neutralised for f in found)
         what = f"{removed} sentence(s) addressed to an AI model neutralised" if removed else "mentions a system prompt (kept)"
-        report.flagged.append((str(path), f"{what}: “{found[0].excerpt()}”"))
+        report.flagged.append((path, f"{what}: “{found[0].excerpt()}”"))
         return dataclasses.replace(doc, title=title, text=text, doc_id="") if removed else doc
 
     def add_documents(self, docs: Sequence[Document], progress: bool | None = None) -> int:

@@ -49,9 +49,9 @@ def extract_article(body: bytes | str, url: str, source: str | None = None) -> D
     return Document(
         title=title[:300],
         text=text,
-        url=canonical(found.url, url),
+        url=canonical(found.url, url) or None,
         published_at=published,
-        source=source or clean_text(found.sitename or "").strip() or urlsplit(url).hostname,
+        source=source or clean_text(found.sitename or "").strip() or urlsplit(url).hostname or None,
         author=clean_text(found.author or "").strip() or None,
     )
 
