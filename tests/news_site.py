@@ -188,3 +188,22 @@ def _bomb() -> bytes:
     if _BOMB is None:
         _BOMB = gzip.compress(b"\x00" * (64 * 1024 * 1024), compresslevel=9)
     return _BOMB
+
+
+def article_html(title: str, paragraphs: list[str]) -> str:
+    """An article body for a feed's full content."""
+    return f"<h1>{title}</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs)
+
+
+FR_ITEMS = [
+    {"title": "Inondations dans le Gard", "link": "http://fr.example/inondations", "guid": "fr-1",
+     "content": article_html("Inondations dans le Gard", [
+         "De violents orages ont provoqué des inondations dans le Gard dans la nuit de lundi à mardi, coupant plusieurs routes départementales.",
+         "Les pompiers ont mené une centaine d'interventions et évacué une cinquantaine d'habitants à Alès, où le Gardon est sorti de son lit.",
+         "Météo-France maintient la vigilance orange pour la journée de mercredi sur le département."])},
+    {"title": "Le prix du pain augmente", "link": "http://fr.example/pain", "guid": "fr-2",
+     "content": article_html("Le prix du pain augmente", [
+         "Les boulangers annoncent une hausse de dix centimes sur la baguette à partir du mois prochain, en raison du coût de l'énergie.",
+         "La confédération de la boulangerie estime que les fours électriques coûtent désormais deux fois plus cher à faire fonctionner.",
+         "Les consommateurs devraient voir les nouveaux prix affichés dès le premier septembre dans la plupart des boutiques."])},
+]
