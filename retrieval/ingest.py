@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -123,6 +124,8 @@ class Indexer:
         self.catalog = catalog
         self.chunk_chars = chunk_chars
         self.overlap = overlap
+        # Background ingestion (the running bot) sets this: while it answers True, embedding waits between batches.
+        self.yield_while: Callable[[], bool] | None = None
 
     def ingest(self, paths: Sequence[Path], progress: bool | None = None, on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
         """Add new and edited articles, drop the passages of edited or deleted ones; unreadable files are skipped and reported."""
@@ -233,6 +236,7 @@ class Indexer:
             self.catalog.add(bare, [])
         bar = _bar(len(pending), "embedding", progress)
         for i in range(0, len(pending), BATCH):
+            self._wait_turn()
             batch = pending[i : i + BATCH]
             chunks = [c for _, c in batch]
             self._embed([item for c in chunks for item in vector_items(c.chunk_id, c.title, c.text, c.position == 0)])
@@ -241,6 +245,12 @@ class Indexer:
             bar.update(len(batch))
         bar.close()
         return len(pending)
+
+    def _wait_turn(self, poll_s: float = 0.05, most_s: float = 300.0) -> None:
+        """Questions go first: wait while ``yield_while`` says an answer is being generated (bounded, never forever)."""
+        deadline = time.monotonic() + most_s
+        while self.yield_while is not None and self.yield_while() and time.monotonic() < deadline:
+            time.sleep(poll_s)
 
     def _embed(self, items: Sequence[tuple[str, str]]) -> None:
         """Embed (id, text) pairs in one batch and write them to the vector store in one call."""

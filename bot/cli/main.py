@@ -44,9 +44,13 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         if args.rebuild:
             _wipe_index(settings, args.wait, wait)
         index = open_index(settings, wait_s=args.wait, on_wait=wait)
-    except LockedError as exc:  # docs/reliability.md: a CLI ingest while the bot runs is refused, or waits with --wait
+    except LockedError as exc:  # docs/reliability.md: while the bot runs, the work goes to it through its inbox
         if "another newsbot process" not in str(exc):
             raise
+        from retrieval.sources.inbox import bot_is_running
+
+        if not args.rebuild and args.paths and bot_is_running(settings.data_dir, settings.inbox.expanduser()):
+            return _hand_over(args, settings, urls, paths)
         hint = "send the files to the bot as an admin, or retry with `newsbot ingest --wait SECONDS`"
         raise LockedError(f"{exc}; {hint}" if not args.wait else f"{exc} (waited {args.wait:g} s)") from None
     try:
@@ -68,6 +72,34 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             f"(added {report.added}, unchanged {report.unchanged}, removed {report.removed})"
         )
     return 1 if report.skipped and not report.titles else 0  # nothing given could be read
+
+
+def _hand_over(args: argparse.Namespace, settings: Settings, urls: list[str], paths: list[Path]) -> int:
+    """Queue links and copies of the files in the running bot's inbox, and say so."""
+    import os
+    import shutil
+    import uuid
+
+    from retrieval.ingest import expand
+    from retrieval.sources.inbox import queue_request
+
+    inbox = settings.inbox.expanduser()
+    inbox.mkdir(parents=True, exist_ok=True)
+    queued = [str(queue_request(inbox, "url", u)) for u in urls]
+    files, _ = expand(paths)
+    for f in files:
+        if not f.is_file():
+            raise NewsbotError(f"{f}: no such file or folder")
+        tmp = inbox / f".{uuid.uuid4().hex}.tmp"
+        shutil.copyfile(f, tmp)  # hidden while copied: the bot takes only settled, visible files
+        target = inbox / f.name if not (inbox / f.name).exists() else inbox / f"{f.stem}-{uuid.uuid4().hex[:6]}{f.suffix}"
+        os.replace(tmp, target)
+        queued.append(str(target))
+    if args.json:
+        print(json.dumps({"queued": queued}, ensure_ascii=False))
+    else:
+        print(f"{len(queued)} item(s) queued for the running bot; it will be searchable within a minute")
+    return 0
 
 
 def _ingest_links(urls, settings: Settings, index, report, progress):
@@ -177,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.set_defaults(func=cmd_models)
 
+    from bot.cli.feeds import add_parser as add_feeds
+
+    add_feeds(sub)
     from bot.cli.bench import add_parser as add_bench
     from bot.cli.eval import add_parser as add_eval
 
