@@ -124,8 +124,10 @@ class Indexer:
         self.catalog = catalog
         self.chunk_chars = chunk_chars
         self.overlap = overlap
-        # Background ingestion (the running bot) sets this: while it answers True, embedding waits between batches.
+        # Background ingestion (the running bot) sets this: while it answers True, embedding waits between batches,
+        # and batches are smaller (``batch``) so that a question never waits long behind one.
         self.yield_while: Callable[[], bool] | None = None
+        self.batch = BATCH
 
     def ingest(self, paths: Sequence[Path], progress: bool | None = None, on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
         """Add new and edited articles, drop the passages of edited or deleted ones; unreadable files are skipped and reported."""
@@ -235,9 +237,9 @@ class Indexer:
         if bare:
             self.catalog.add(bare, [])
         bar = _bar(len(pending), "embedding", progress)
-        for i in range(0, len(pending), BATCH):
+        for i in range(0, len(pending), self.batch):
             self._wait_turn()
-            batch = pending[i : i + BATCH]
+            batch = pending[i : i + self.batch]
             chunks = [c for _, c in batch]
             self._embed([item for c in chunks for item in vector_items(c.chunk_id, c.title, c.text, c.position == 0)])
             docs = list({d.doc_id: d for d, _ in batch}.values())
