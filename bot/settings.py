@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(2_000_000, ge=1, le=20_000_000, description="Largest article file an admin may send (Telegram bots download at most 20 MB).")
     edit_interval_s: float = Field(1.0, ge=0.0, le=60.0, description="Least time between streamed updates in a private chat, in seconds.")
     group_edit_interval_s: float = Field(3.0, ge=0.0, le=60.0, description="Least time between message edits in a group, in seconds (Telegram allows 20 messages a minute per group).")
+    fetch_allow_private: bool = Field(False, description="Let the fetcher reach loopback, private and link-local addresses (an intranet news site); off, such links and feeds are refused.")
+    fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest page or feed the fetcher reads, decompressed, in bytes.")
+    feed_interval_min: float = Field(30.0, ge=0.05, le=10080.0, description="Minutes between two refreshes of the feeds by the running bot (with up to 10% jitter).")
+    inbox_dir: Path | None = Field(None, description="The watched folder whose files the running bot ingests (default DATA_DIR/inbox).")
 
     _split_ids = field_validator("allowed_users", "allowed_chats", "admin_users", mode="before")(classmethod(lambda cls, v: _ids(v)))
 
@@ -183,6 +187,17 @@ class Settings(BaseSettings):
             return {}
         name, _, value = self.chroma_auth_header.partition(":")
         return {name.strip(): value.strip()}
+
+    @property
+    def inbox(self) -> Path:
+        """The watched inbox folder."""
+        return self.inbox_dir or self.data_dir / "inbox"
+
+    def fetch_config(self):
+        """The fetcher's limits from these settings."""
+        from retrieval.sources.fetch import FetchConfig
+
+        return FetchConfig(max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private)
 
     @property
     def models_dir(self) -> Path:

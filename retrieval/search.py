@@ -159,12 +159,13 @@ def story_members(catalog: Catalog, stories: list[str]) -> dict[str, list[Stored
     if not stories:
         return {}
     rows = catalog.rows(
-        "SELECT s.story, d.doc_id, d.title, d.url, d.source, d.date, p.published_at, coalesce(p.estimated, 1) FROM stories s "
+        "SELECT s.story, d.doc_id, d.title, d.url, d.source, coalesce(p.published_at, d.published_at), d.author, d.published_kind, "
+        "coalesce(p.estimated, 1) FROM stories s "
         f"JOIN documents d USING (doc_id) LEFT JOIN published p USING (doc_id) WHERE s.story IN ({','.join('?' * len(stories))}) "
         "ORDER BY p.ts",
         stories,
     )
     out: dict[str, list[StoredChunk]] = {}
-    for story, d, t, u, src, dt, pub, est in rows:
-        out.setdefault(story, []).append(StoredChunk("", d, t, "", 0, 0, 0, u, src, dt, pub, bool(est), story))
+    for story, d, t, u, src, pub, author, kind, est in rows:
+        out.setdefault(story, []).append(StoredChunk("", d, t, "", 0, 0, 0, u, src, pub, author, kind, bool(est), story))
     return out

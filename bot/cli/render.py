@@ -25,7 +25,8 @@ def print_sources(sources: Sequence[Source], out: TextIO) -> None:
         return
     out.write("\nSources:\n")
     for s in sources:
-        out.write(f"  [{s.n}] {s.title}" + (f" — {s.origin}" if s.origin else "") + "\n")
+        origin = s.origin()
+        out.write(f"  [{s.n}] {s.title}" + (f" — {origin}" if origin else "") + "\n")
         if s.also_in:
             out.write(textwrap.indent(textwrap.fill(ALSO.get(s.lang, ALSO["en"]) + "; ".join(s.also_in), width=88), "      ") + "\n")
         out.write(textwrap.indent(textwrap.fill(f"“{quote(s.text)}”", width=88), "      ") + "\n")

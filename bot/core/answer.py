@@ -230,7 +230,8 @@ def _source(hit: Hit, passage: PromptPassage, lang: str = "en", tz=None) -> Sour
     end = c.start + len(passage.text) if passage.text != c.text else c.end
     return Source(
         passage.n, c.doc_id, c.title, c.chunk_id, passage.text, round(hit.score, 6), c.start, end, c.url, c.source,
-        None if c.estimated else c.published_at, dated.origin(c, lang, tz), dated.also_in(hit, lang, tz), lang,
+        c.published_at, c.author, c.published_kind, dated.origin(c, lang, tz),
+        dated.also_in(hit, lang, tz), lang,
     )
 
 

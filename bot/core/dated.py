@@ -11,7 +11,7 @@ from retrieval.dates.words import WEEKDAYS_EN, WEEKDAYS_FR, format_date
 from retrieval.search import Hit
 from retrieval.stores.catalog import StoredChunk
 
-UNDATED = {"fr": "date inconnue", "en": "date unknown"}
+ADDED = {"fr": "ajouté le {date}", "en": "added {date}"}  # an ingestion time, marked: never a publication date
 ALSO = {"fr": "aussi dans : ", "en": "also in: "}
 
 
@@ -23,11 +23,17 @@ def published(chunk: StoredChunk) -> datetime | None:
 
 
 def origin(chunk: StoredChunk, lang: str, tz: tzinfo | None = None) -> str:
-    """'Les Échos · 9 juin 2025' (source and date, in ``tz`` when the time is known; 'date inconnue' for ingestion times)."""
+    """'Les Échos · 9 juin 2025' (source and date, in ``tz`` when the time is known; 'added June 10, 2025' for an
+    ingestion time, or the source alone when not even that is known)."""
     when = published(chunk)
+    added = when is None and chunk.published_at
+    if added:
+        when = datetime.fromisoformat(chunk.published_at)
     if when is not None and when.tzinfo is not None and tz is not None:
         when = when.astimezone(tz)
-    date = format_date(when, lang) if when else UNDATED[lang]
+    date = "" if when is None else ADDED[lang].format(date=format_date(when, lang)) if added else format_date(when, lang)
+    if not date:
+        return chunk.source or ""
     return f"{chunk.source} · {date}" if chunk.source else date
 
 

@@ -19,10 +19,12 @@ class Source:
     end: int
     url: str | None = None
     source: str | None = None
-    published_at: str | None = None  # None when only the ingestion time is known
-    origin: str = ""  # 'Les Échos · 9 juin 2025', in the question's language
+    published_at: str | None = None  # None when only the ingestion time is known (ask --json: published_kind says so)
+    author: str | None = None
+    published_kind: str | None = None  # "published", "feed" (the feed item's date) or "ingested" (no date known)
+    where: str = ""  # 'Les Échos · 9 juin 2025', in the question's language (bot.core.dated)
     also_in: tuple[str, ...] = ()  # the same story elsewhere, each as 'source · date'
-    lang: str = "en"  # the question's language, which origin and also_in are written in
+    lang: str = "en"  # the question's language, which ``where`` and ``also_in`` are written in
 
     def __post_init__(self) -> None:
         """Keep also_in a tuple."""
@@ -30,8 +32,18 @@ class Source:
 
     def as_dict(self) -> dict:
         """The fields `ask --json` prints."""
-        keys = ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end", "url", "source", "published_at", "origin")
-        return {**{k: getattr(self, k) for k in keys}, "also_in": list(self.also_in)}
+        keys = ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end", "url", "source", "published_at",
+                "author", "published_kind")
+        return {**{k: getattr(self, k) for k in keys}, "origin": self.origin(), "also_in": list(self.also_in)}
+
+    def origin(self) -> str:
+        """Where and when, for a source line: "Les Échos · 9 juin 2025" (else "Le Monde, 2025-06-10"; an undated article
+        shows when it was added)."""
+        if self.where:
+            return self.where
+        day = (self.published_at or "")[:10]
+        when = f"added {day}" if day and self.published_kind == "ingested" else day
+        return ", ".join(x for x in (self.source, when) if x)
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,10 @@ class GenerationWorker:
         for i, job in enumerate(self._pending):
             job.sink(Queued(i + len(self._running)))
 
+    def busy(self) -> bool:
+        """Whether an answer is being generated or waits: background ingestion steps back while it is."""
+        return bool(self._running or self._pending)
+
     def _run(self) -> None:
         """The worker loop."""
         while True:

@@ -75,7 +75,7 @@ def source_line(s: Source) -> str:
     title = escape(s.title[:TITLE_CHARS])
     if s.url:
         title = f'<a href="{html.escape(s.url, quote=True)}">{title}</a>'
-    where = s.origin or s.source  # 'Les Échos · 9 juin 2025', in the question's language
+    where = s.origin()  # 'Les Échos · 9 juin 2025', in the question's language
     origin = f" — {escape(where[:TITLE_CHARS])}" if where else ""
     also = f"\n{escape(ALSO[s.lang if s.lang in ALSO else 'en'] + '; '.join(s.also_in))}" if s.also_in else ""
     return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.text))}”</i>{also}"

@@ -13,7 +13,8 @@ def backfill(db: sqlite3.Connection) -> int:
     from retrieval.stories import assign_story
 
     missing = db.execute(
-        "SELECT d.doc_id, d.title, d.date FROM documents d LEFT JOIN published p USING (doc_id) WHERE p.doc_id IS NULL"
+        "SELECT d.doc_id, d.title, CASE WHEN d.published_kind = 'ingested' THEN NULL ELSE d.published_at END "
+        "FROM documents d LEFT JOIN published p USING (doc_id) WHERE p.doc_id IS NULL"
     ).fetchall()
     if not missing:
         return 0

@@ -59,7 +59,7 @@ def synthetic_corpus(vocabulary: Sequence[str], n: int, dim: int, seed: int = 7)
     for d in range(0, n, 10):
         title = " ".join(rng.choices(words, cum_weights=cumulative, k=6))
         day = (SYNTHETIC_START + timedelta(days=(d // 10) % 365)).isoformat()
-        doc = Document(title=title, text="", path=f"/synthetic/{d // 10}.txt", date=day, doc_id=f"syn{d // 10:07d}")
+        doc = Document(title=title, text="", path=f"/synthetic/{d // 10}.txt", published_at=day, doc_id=f"syn{d // 10:07d}")
         docs.append(doc)
         for i in range(d, min(n, d + 10)):
             text = " ".join(rng.choices(words, cum_weights=cumulative, k=90))
@@ -108,19 +108,25 @@ def search_latency(embedder: Embedder, sizes: Sequence[int], queries: Sequence[s
     return out
 
 
-def ingestion_speed(embedder: Embedder, seed_files: Sequence[Path], documents: int = 40, progress=print) -> dict:
-    """Chunks per second through the whole pipeline (parse, chunk, embed, write) and through the embedder alone."""
+def synthetic_articles(seed_files: Sequence[Path], folder: Path, documents: int, seed: int = 3) -> Path:
+    """``documents`` distinct articles of real seed sentences, recombined into several paragraphs, in ``folder``/articles."""
     sentences: list[str] = []
     for f in seed_files:
         for doc in read_documents(f):
             sentences += [s for s in re.split(r"(?<=[.!?])\s+", doc.text) if len(s) > 40]
-    rng = random.Random(3)
+    rng = random.Random(seed)
+    articles = folder / "articles"
+    articles.mkdir()
+    for i in range(documents):
+        paras = [" ".join(rng.sample(sentences, 4)) for _ in range(4)]
+        (articles / f"{i:04d}.txt").write_text(f"Article {i}\n" + "\n".join(paras), encoding="utf-8")
+    return articles
+
+
+def ingestion_speed(embedder: Embedder, seed_files: Sequence[Path], documents: int = 40, progress=print) -> dict:
+    """Chunks per second through the whole pipeline (parse, chunk, embed, write) and through the embedder alone."""
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-        articles = Path(tmp) / "articles"
-        articles.mkdir()
-        for i in range(documents):  # real sentences, recombined into distinct articles of several paragraphs
-            paras = [" ".join(rng.sample(sentences, 4)) for _ in range(4)]
-            (articles / f"{i:04d}.txt").write_text(f"Article {i}\n" + "\n".join(paras), encoding="utf-8")
+        articles = synthetic_articles(seed_files, Path(tmp), documents)
         store = ChromaStore.persistent(Path(tmp) / "chroma", embedder.name, embedder.dim)
         catalog = Catalog(Path(tmp) / "catalog.sqlite3")
         indexer = Indexer(embedder, store, catalog)

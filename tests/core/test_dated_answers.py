@@ -57,8 +57,8 @@ def test_passages_carry_source_and_date_oldest_first_and_today_is_in_the_user_me
     assert "vendredi 20 juin 2025" in user
     dates = [s.published_at for s in done.sources]
     assert len(dates) >= 2 and dates == sorted(dates)
-    assert all(s.origin in user and " · " in s.origin for s in done.sources)
-    assert any("avril 2025" in s.origin for s in done.sources)
+    assert all(s.origin() in user and " · " in s.origin() for s in done.sources)
+    assert any("avril 2025" in s.origin() for s in done.sources)
     as_json = done.sources[0].as_dict()
     assert {"published_at", "source", "url", "origin", "also_in"} <= set(as_json)
 
