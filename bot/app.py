@@ -87,7 +87,7 @@ def open_index(
         if held:
             held.release()
         raise
-    searcher = Searcher(embedder, store, catalog)
+    searcher = Searcher(embedder, store, catalog, half_life_days=settings.recency_half_life_days)
     indexer = Indexer(embedder, store, catalog, settings.chunk_chars, settings.chunk_overlap)
     return Index(embedder, store, catalog, searcher, indexer, held)
 
@@ -145,4 +145,4 @@ def build_answerer(settings: Settings, index: Index, generator) -> Answerer:
 
     workers = settings.llm_parallel if isinstance(generator, RemoteGenerator) else 1
     worker = GenerationWorker(generator, workers=workers)
-    return Answerer(index.searcher, worker, Templates.load(), answer_config(settings))
+    return Answerer(index.searcher, worker, Templates.load(), answer_config(settings), settings.clock())

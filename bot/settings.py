@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     history_turns: int = Field(4, ge=0, le=50, description="Previous question/answer pairs kept per conversation.")
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question accepted, in characters.")
     generation_timeout_s: float = Field(180.0, gt=0, description="Time limit for one answer, in seconds.")
+    timezone: str | None = Field(None, description="IANA timezone deciding what 'today' and 'yesterday' mean, e.g. Europe/Paris (default: the system's).")
+    now: str | None = Field(None, description="Answer as if at this ISO 8601 moment, e.g. 2025-06-09T08:30 (for tests and replays; `--now` on ask, chat and eval).")
+    recency_half_life_days: float = Field(3.0, gt=0, le=3650, description="Questions asking for the newest ('latest', 'quoi de neuf'): a passage this many days older weighs half (docs/retrieval.md).")
+    digest_time: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM at which the bot pushes a digest of the last 24 hours to the allowed chats (off when unset).")
     hf_endpoint: str | None = Field(None, description="Hugging Face endpoint for model downloads (default: HF_ENDPOINT or the public hub).")
 
     chroma_url: str | None = Field(None, description="Chroma server URL, e.g. http://127.0.0.1:8000 (default: the embedded store in the data directory).")
@@ -98,6 +102,10 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(2_000_000, ge=1, le=20_000_000, description="Largest article file an admin may send (Telegram bots download at most 20 MB).")
     edit_interval_s: float = Field(1.0, ge=0.0, le=60.0, description="Least time between streamed updates in a private chat, in seconds.")
     group_edit_interval_s: float = Field(3.0, ge=0.0, le=60.0, description="Least time between message edits in a group, in seconds (Telegram allows 20 messages a minute per group).")
+    fetch_allow_private: bool = Field(False, description="Let the fetcher reach loopback, private and link-local addresses (an intranet news site); off, such links and feeds are refused.")
+    fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest page or feed the fetcher reads, decompressed, in bytes.")
+    feed_interval_min: float = Field(30.0, ge=0.05, le=10080.0, description="Minutes between two refreshes of the feeds by the running bot (with up to 10% jitter).")
+    inbox_dir: Path | None = Field(None, description="The watched folder whose files the running bot ingests (default DATA_DIR/inbox).")
 
     _split_ids = field_validator("allowed_users", "allowed_chats", "admin_users", mode="before")(classmethod(lambda cls, v: _ids(v)))
 
@@ -139,12 +147,57 @@ class Settings(BaseSettings):
             raise ValueError("write it as 'Name: value', e.g. 'Authorization: Bearer TOKEN'")
         return f"{name.strip()}: {value.strip()}"
 
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str | None) -> str | None:
+        """An IANA timezone name; blank means the system's."""
+        from retrieval.dates.clock import zone
+
+        if v is None or not v.strip():
+            return None
+        try:
+            zone(v.strip())
+        except ConfigError:
+            raise ValueError("not a known timezone; use an IANA name such as Europe/Paris") from None
+        return v.strip()
+
+    @field_validator("now")
+    @classmethod
+    def _now(cls, v: str | None) -> str | None:
+        """An ISO 8601 moment; blank means the real clock."""
+        from datetime import datetime
+
+        if v is None or not v.strip():
+            return None
+        try:
+            datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("expected an ISO 8601 date or time such as 2025-06-09T08:30") from None
+        return v.strip()
+
+    def clock(self):
+        """The clock answers are given by: frozen at ``now`` when set, else the system clock, in ``timezone``."""
+        from retrieval.dates.clock import clock_for, zone
+
+        return clock_for(self.now, zone(self.timezone))
+
     def chroma_headers(self) -> dict[str, str]:
         """The Chroma server headers as a dict (empty without chroma_auth_header)."""
         if not self.chroma_auth_header:
             return {}
         name, _, value = self.chroma_auth_header.partition(":")
         return {name.strip(): value.strip()}
+
+    @property
+    def inbox(self) -> Path:
+        """The watched inbox folder."""
+        return self.inbox_dir or self.data_dir / "inbox"
+
+    def fetch_config(self):
+        """The fetcher's limits from these settings."""
+        from retrieval.sources.fetch import FetchConfig
+
+        return FetchConfig(max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private)
 
     @property
     def models_dir(self) -> Path:

@@ -3,6 +3,7 @@
 NewsbotError
 ├── ConfigError        an invalid setting
 ├── IngestError        an article file that cannot be read
+│   └── FetchError     an address that cannot (or may not) be fetched, or a page with no article
 ├── IndexError_        the index is missing, damaged or built with another embedder
 ├── LockedError        another newsbot process owns the data directory
 ├── ModelError         a model file that is missing, corrupt, or cannot be downloaded
@@ -21,6 +22,10 @@ class ConfigError(NewsbotError):
 
 class IngestError(NewsbotError):
     """An article file that cannot be read."""
+
+
+class FetchError(IngestError):
+    """An address that cannot or may not be fetched (refused, unreachable, too big, wrong type), or a page with no article."""
 
 
 class IndexError_(NewsbotError):

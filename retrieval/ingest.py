@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -40,6 +41,7 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
     flagged: list[tuple[str, str]] = field(default_factory=list)  # (path, what was found), see retrieval/injection.py
+    new_docs: list[Document] = field(default_factory=list)  # documents that brought new passages (for replies)
 
     def as_dict(self) -> dict:
         """The report as JSON-ready data."""
@@ -96,6 +98,16 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     return files, folders
 
 
+@dataclass
+class _Plan:
+    """What one ingestion will do: documents to add, (key, doc_id) links to forget, keys seen, documents queued."""
+
+    to_add: list[tuple[Document, list[Chunk]]] = field(default_factory=list)
+    stale: list[tuple[str, str]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    queued: set[str] = field(default_factory=set)
+
+
 class Indexer:
     """Keeps the vector store and the catalog in step with a set of article files."""
 
@@ -112,17 +124,19 @@ class Indexer:
         self.catalog = catalog
         self.chunk_chars = chunk_chars
         self.overlap = overlap
+        # Background ingestion (the running bot) sets this: while it answers True, embedding waits between batches,
+        # and batches are smaller (``batch``) so that a question never waits long behind one.
+        self.yield_while: Callable[[], bool] | None = None
+        self.batch = BATCH
 
     def ingest(self, paths: Sequence[Path], progress: bool | None = None, on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
         """Add new and edited articles, drop the passages of edited or deleted ones; unreadable files are skipped and reported."""
         report = IngestReport()
         files, folders = expand(paths)
-        missing = [p for p in paths if not p.exists()]
-        for p in missing:
-            report.skipped.append((str(p), "no such file or folder"))
-        seen: set[str] = set()
-        to_add: list[tuple[Document, list[Chunk]]] = []
-        stale_docs: list[str] = []
+        for p in paths:
+            if not p.exists():
+                report.skipped.append((str(p), "no such file or folder"))
+        plan = _Plan()
         for f in files:
             try:
                 docs = read_documents(f)
@@ -131,32 +145,56 @@ class Indexer:
                 if on_skip:
                     on_skip(str(f), str(exc))
                 continue
-            docs = [self._screen(d, f, report) for d in docs]
-            key = str(f.resolve())
-            seen.add(key)
-            old = set(self.catalog.docs_for_paths([key])[key])
-            new_ids = {d.doc_id for d in docs}
-            stale_docs.extend(old - new_ids)
-            for doc in docs:
-                chunks = chunk_document(doc, self.chunk_chars, self.overlap)
-                have = self.catalog.chunk_ids([doc.doc_id]) if doc.doc_id in old else set()
-                fresh = [c for c in chunks if c.chunk_id not in have]
-                report.unchanged += len(chunks) - len(fresh)
-                report.titles.append(doc.title)
-                if fresh or doc.doc_id not in old:
-                    to_add.append((doc, fresh))
+            self._plan(str(f.resolve()), [self._screen(d, str(f), report) for d in docs], plan, report)
         for folder in folders:
-            stale_docs.extend(d for p, ds in self.catalog.docs_for_paths(
-                [p for p in self.catalog.paths_under(str(folder)) if p not in seen]
-            ).items() for d in ds)
-        report.removed = self._remove(stale_docs)
-        report.added = self._add(to_add, progress)
+            gone = [p for p in self.catalog.paths_under(str(folder)) if p not in plan.seen]
+            plan.stale.extend((p, d) for p, ds in self.catalog.docs_for_paths(gone).items() for d in ds)
+        return self._apply(plan, report, progress)
+
+    def ingest_keyed(self, items: Sequence[tuple[str, Sequence[Document]]], progress: bool | None = None,
+                     report: IngestReport | None = None) -> IngestReport:
+        """Add documents that come from no file, each group under its key (a page's canonical URL, a feed item's guid).
+
+        A key is an identity: the documents stored under it before and not given now (an edited page) are replaced.
+        """
+        report = report or IngestReport()
+        plan = _Plan()
+        for key, docs in items:
+            self._plan(key, [self._screen(dataclasses.replace(d, path=key), key, report) for d in docs], plan, report)
+        return self._apply(plan, report, progress)
+
+    def _plan(self, key: str, docs: Sequence[Document], plan: "_Plan", report: IngestReport) -> None:
+        """Queue what ``docs``, now found under ``key``, add to the index, and the links of ``key`` they replace."""
+        plan.seen.add(key)
+        old = set(self.catalog.docs_for_paths([key])[key])
+        plan.stale.extend((key, d) for d in old - {d.doc_id for d in docs})
+        for doc in docs:
+            report.titles.append(doc.title)
+            if doc.doc_id in plan.queued:  # a second copy in this run only records its origin
+                plan.to_add.append((doc, []))
+                continue
+            plan.queued.add(doc.doc_id)
+            chunks = chunk_document(doc, self.chunk_chars, self.overlap)
+            have = self.catalog.chunk_ids([doc.doc_id])  # also when another file brought the same article
+            fresh = [c for c in chunks if c.chunk_id not in have]
+            report.unchanged += len(chunks) - len(fresh)
+            if fresh or doc.doc_id not in old:
+                plan.to_add.append((doc, fresh))
+            if fresh:
+                report.new_docs.append(doc)
+
+    def _apply(self, plan: "_Plan", report: IngestReport, progress: bool | None) -> IngestReport:
+        """Forget the stale links, drop documents no origin holds, add the queued ones, repair, count."""
+        # A document that left one file but is queued from another (a renamed or copied file) stays.
+        stale_docs = [d for d in self.catalog.unlink(plan.stale) if d not in plan.queued]
+        report.removed += self._remove(stale_docs)
+        report.added += self._add(plan.to_add, progress)
         report.added += self.reconcile(progress)
         report.documents, report.chunks = self.catalog.counts()
         return report
 
     @staticmethod
-    def _screen(doc: Document, path: Path, report: IngestReport) -> Document:
+    def _screen(doc: Document, path: str, report: IngestReport) -> Document:
         """The document with chat-template control tokens removed; the file is reported when anything was found (kept otherwise)."""
         text, found = neutralise(doc.text)
         title, found_in_title = neutralise(doc.title)
@@ -166,13 +204,17 @@ class Indexer:
         removed = sum(f.neutralised for f in found)
         what = (f"{removed} sentence(s) with chat-template control tokens neutralised" if removed
                 else "text that may address an AI model (kept: reported only)")
-        report.flagged.append((str(path), f"{what}: “{found[0].excerpt()}”"))
+        report.flagged.append((path, f"{what}: “{found[0].excerpt()}”"))
         return dataclasses.replace(doc, title=title, text=text, doc_id="") if removed else doc
 
     def add_documents(self, docs: Sequence[Document], progress: bool | None = None) -> int:
         """Index documents that come from no file (evaluation datasets); returns chunks added."""
         items = []
+        queued: set[str] = set()
         for doc in docs:
+            if doc.doc_id in queued:  # the same article twice in a dataset is stored once
+                continue
+            queued.add(doc.doc_id)
             have = self.catalog.chunk_ids([doc.doc_id])
             items.append((doc, [c for c in chunk_document(doc, self.chunk_chars, self.overlap) if c.chunk_id not in have]))
         return self._add(items, progress)
@@ -196,8 +238,9 @@ class Indexer:
         if bare:
             self.catalog.add(bare, [])
         bar = _bar(len(pending), "embedding", progress)
-        for i in range(0, len(pending), BATCH):
-            batch = pending[i : i + BATCH]
+        for i in range(0, len(pending), self.batch):
+            self._wait_turn()
+            batch = pending[i : i + self.batch]
             chunks = [c for _, c in batch]
             self._embed([item for c in chunks for item in vector_items(c.chunk_id, c.title, c.text, c.position == 0)])
             docs = list({d.doc_id: d for d, _ in batch}.values())
@@ -206,9 +249,16 @@ class Indexer:
         bar.close()
         return len(pending)
 
+    def _wait_turn(self, poll_s: float = 0.05, most_s: float = 300.0) -> None:
+        """Questions go first: wait while ``yield_while`` says an answer is being generated (bounded, never forever)."""
+        deadline = time.monotonic() + most_s
+        while self.yield_while is not None and self.yield_while() and time.monotonic() < deadline:
+            time.sleep(poll_s)
+
     def _embed(self, items: Sequence[tuple[str, str]]) -> None:
         """Embed (id, text) pairs in one batch and write them to the vector store in one call."""
-        self.store.upsert([i for i, _ in items], self.embedder.embed_passages([t for _, t in items]))
+        unique = dict(items)  # a store refuses one call with an id twice (Chroma: "Expected IDs to be unique")
+        self.store.upsert(list(unique), self.embedder.embed_passages(list(unique.values())))
 
     def reconcile(self, progress: bool | None = None) -> int:
         """Repair what an interrupted run left: drop vectors with no chunk, embed chunks missing vectors; returns chunks repaired."""

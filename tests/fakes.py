@@ -88,7 +88,9 @@ class MemoryStore:
         self.vectors: dict[str, np.ndarray] = {}
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        """Add or replace."""
+        """Add or replace; like Chroma, one call may not name an id twice."""
+        if len(set(ids)) != len(ids):
+            raise ValueError("Expected IDs to be unique, found duplicates")
         for i, v in zip(ids, vectors):
             self.vectors[i] = np.asarray(v, dtype=np.float32)
 

@@ -55,7 +55,27 @@ def run_checks(settings, embedder=None) -> list[Check]:
     checks.append(_guard("embedder", lambda: check_embedder(embedder, holder)))
     checks.append(_guard("index", lambda: check_index(settings, holder.get("embedder"))))
     checks.append(_guard("telegram token", lambda: check_token(settings.telegram_token)))
+    checks.append(_guard("feeds", lambda: check_feeds(data_dir)))
     return checks
+
+
+def check_feeds(data_dir: Path) -> tuple[bool, str]:
+    """The followed feeds: a problem when any of them failed at its last refresh (named, with its error)."""
+    from retrieval.sources.feeds import FEEDS_FILE, FeedStore
+
+    path = data_dir / FEEDS_FILE
+    if not path.exists():
+        return True, "none followed (`newsbot feeds add URL`)"
+    store = FeedStore(path)
+    try:
+        feeds = store.all()
+    finally:
+        store.close()
+    failing = [f for f in feeds if f.last_error]
+    if not failing:
+        return True, f"{len(feeds)} followed, none failing"
+    shown = "; ".join(f"{f.name}: {f.last_error}" for f in failing[:3]) + (" …" if len(failing) > 3 else "")
+    return False, f"{len(failing)} of {len(feeds)} feeds failing (backed off, retried later): {shown}"
 
 
 def _guard(name: str, check: Callable[[], tuple[bool, str]], remedy: str = "") -> Check:

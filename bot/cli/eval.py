@@ -12,6 +12,7 @@ from bot.app import answer_config, build_answerer, load_generator, open_index
 from bot.core.events import Done
 from bot.settings import Settings
 from retrieval.errors import NewsbotError
+from retrieval.quality.dated import evaluate_dated, grouping, is_dated_set, load_dated
 from retrieval.quality.evaluate import contains_answer, evaluate, load_jsonl, load_squad
 
 
@@ -24,6 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--articles", type=Path, nargs="+", help="for .jsonl: ingest these into a temporary index (default: the configured index)")
     p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer N questions with the model and check the gold answer is in the answer")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--now", metavar="ISO8601", help="ask the questions that carry no `now` of their own as if at this moment")
     p.set_defaults(func=cmd_eval)
 
 
@@ -47,11 +49,15 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 say(f"indexing {len(docs)} paragraphs …")
                 index.indexer.add_documents(docs, progress=None if not args.json else False)
             else:
-                questions = load_jsonl(args.dataset, args.limit)
                 if args.articles:
                     index.indexer.ingest(args.articles, progress=False)
                 if index.catalog.counts()[1] == 0:
                     raise NewsbotError("the index is empty: pass --articles FOLDER or run `newsbot ingest` first")
+                if is_dated_set(args.dataset):  # questions asked at a moment: ranges, dated hits, story grouping
+                    result = _dated(args, settings, index)
+                    print(json.dumps(result, ensure_ascii=False) if args.json else dated_table(result))
+                    return 0
+                questions = load_jsonl(args.dataset, args.limit)
             say(f"searching {len(questions)} questions …")
             result = evaluate(index.searcher, questions, ks, answer_config(settings).abstain_threshold)
             if args.generate:
@@ -60,6 +66,31 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             index.close()
     print(json.dumps(result, ensure_ascii=False) if args.json else table(result, ks))
     return 0
+
+
+def _dated(args: argparse.Namespace, settings: Settings, index) -> dict:
+    """The dated evaluation, and the story grouping of each labelled .jsonl article file."""
+    from retrieval.dates.clock import zone
+
+    questions = load_dated(args.dataset, zone(settings.timezone), settings.clock().now())[: args.limit or None]
+    result = evaluate_dated(index.searcher, questions)
+    for path in args.articles or ():
+        if path.suffix == ".jsonl" and '"story"' in path.read_text(encoding="utf-8"):
+            result.update(grouping(index.catalog, path))
+    return result
+
+
+def dated_table(r: dict) -> str:
+    """The dated results as a small table."""
+    lines = [f"questions              {r['questions']}", f"ranges resolved right  {r['ranges_right']}",
+             f"hit@3                  {r['hit@3']:.3f}", f"passages outside range {r['outside_range']}",
+             f"empty ranges abstained {r['empty_range_abstained']}"]
+    if "grouping_precision" in r:
+        lines.append(f"story grouping         precision {r['grouping_precision']:.3f}, recall {r['grouping_recall']:.3f} "
+                     f"({r['duplicate_pairs']} duplicate pairs)")
+    if r.get("misses"):
+        lines.append("not in the top 3: " + "; ".join(r["misses"][:5]))
+    return "\n".join(lines)
 
 
 def _generate(settings: Settings, index, questions, say) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Sequence, TextIO
 
+from bot.core.dated import ALSO
 from bot.core.events import Source
 
 QUOTE_CHARS = 160
@@ -24,6 +25,9 @@ def print_sources(sources: Sequence[Source], out: TextIO) -> None:
         return
     out.write("\nSources:\n")
     for s in sources:
-        out.write(f"  [{s.n}] {s.title}\n")
+        origin = s.origin()
+        out.write(f"  [{s.n}] {s.title}" + (f" — {origin}" if origin else "") + "\n")
+        if s.also_in:
+            out.write(textwrap.indent(textwrap.fill(ALSO.get(s.lang, ALSO["en"]) + "; ".join(s.also_in), width=88), "      ") + "\n")
         out.write(textwrap.indent(textwrap.fill(f"“{quote(s.text)}”", width=88), "      ") + "\n")
     out.flush()

@@ -12,11 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import AsyncIterator, Iterator, Sequence
 
-from bot.core import language
+from bot.core import dated, language
 from bot.core.events import Done, Queued, Retrieved, Source, Started, Token
 from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, cited, clean_answer
 from bot.core.ports import Usage
 from bot.core.worker import Failed, Finished, GenerationWorker, Job, Piece
+from retrieval.dates.clock import Clock, SystemClock
+from retrieval.dates.expressions import TimeQuery, resolve, window
 from retrieval.errors import InputError
 from retrieval.search import Hit, Searcher
 from retrieval.textnorm import clean_text
@@ -50,7 +52,10 @@ class Prepared:
 class Answerer:
     """Answers questions from the index with the generation worker; never imports Telegram or llama.cpp."""
 
-    def __init__(self, searcher: Searcher, worker: GenerationWorker, templates: Templates, config: AnswerConfig) -> None:
+    def __init__(
+        self, searcher: Searcher, worker: GenerationWorker, templates: Templates, config: AnswerConfig, clock: Clock | None = None
+    ) -> None:
+        self.clock = clock or SystemClock()  # what 'today' and 'hier' mean (NEWSBOT_TIMEZONE, --now)
         self.searcher = searcher
         self.worker = worker
         self.templates = templates
@@ -73,17 +78,29 @@ class Answerer:
         started = time.perf_counter()
         question = self.check_question(question)
         self.worker.check_room()  # a full queue says busy before any retrieval time is spent
-        hits = self.searcher.search(self.search_query(question, history), self.config.top_k)
+        now, lang = self.clock.now(), language.detect(question)
+        when = resolve(self.search_query(question, history), now)  # 'hier' becomes a range and leaves the searched text
+        hits = self.searcher.search(when.text, self.config.top_k, within=window(when, now), recency=when.recency)
         retrieve_ms = (time.perf_counter() - started) * 1000
+        if not hits and when.range is not None:
+            return self._abstain_range(question, when, lang, started)
         if not hits or hits[0].score < self.config.abstain_threshold:
             return self._abstain(question, hits, retrieve_ms)
-        passages = [PromptPassage(i, h.chunk.title, h.chunk.text) for i, h in enumerate(hits, 1)]
+        hits = dated.oldest_first(hits)
+        passages = [PromptPassage(i, h.chunk.title, h.chunk.text, dated.origin(h.chunk, lang, now.tzinfo)) for i, h in enumerate(hits, 1)]
         budget = self.worker.generator.n_ctx - self.config.max_tokens
         messages, kept = build_messages(
-            self.templates, question, passages, history, self.worker.generator.count_tokens, budget
+            self.templates, question, passages, history, self.worker.generator.count_tokens, budget, dated.today(now, lang)
         )
-        sources = [_source(hits[p.n - 1], p) for p in kept]
+        sources = [_source(hits[p.n - 1], p, lang, now.tzinfo) for p in kept]
         return Prepared(question, messages, sources, retrieve_ms, started)
+
+    def _abstain_range(self, question: str, when: TimeQuery, lang: str, started: float) -> Done:
+        """Nothing published in the asked range: say so without calling the model, naming the newest article on the subject."""
+        nearest = dated.newest(self.searcher.search(when.text, self.config.top_k))
+        text = dated.abstain_range(self.templates.abstain_range, lang, when.range, nearest)
+        total = (time.perf_counter() - started) * 1000
+        return Done(question, text, [], abstained=True, timings=_timings(total, None, total, 0, 0))
 
     def _abstain(self, question: str, hits: Sequence[Hit], retrieve_ms: float) -> Done:
         """'The articles do not say', in the question's language, naming the closest articles; the model is not called."""
@@ -209,11 +226,15 @@ def check_question(question: str, limit: int) -> str:
     return question
 
 
-def _source(hit: Hit, passage: PromptPassage) -> Source:
-    """A Source for a hit, with the text the model actually saw."""
+def _source(hit: Hit, passage: PromptPassage, lang: str = "en", tz=None) -> Source:
+    """A Source for a hit, with the text the model actually saw, where and when it was published, and its story's copies."""
     c = hit.chunk
     end = c.start + len(passage.text) if passage.text != c.text else c.end
-    return Source(passage.n, c.doc_id, c.title, c.chunk_id, passage.text, round(hit.score, 6), c.start, end, c.url, c.source)
+    return Source(
+        passage.n, c.doc_id, c.title, c.chunk_id, passage.text, round(hit.score, 6), c.start, end, c.url, c.source,
+        c.published_at, c.author, c.published_kind, dated.origin(c, lang, tz),
+        dated.also_in(hit, lang, tz), lang,
+    )
 
 
 def _timings(retrieve_ms: float, first_ms: float | None, total_ms: float, prompt: int, completion: int) -> dict:

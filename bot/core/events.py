@@ -19,10 +19,31 @@ class Source:
     end: int
     url: str | None = None
     source: str | None = None
+    published_at: str | None = None  # None when only the ingestion time is known (ask --json: published_kind says so)
+    author: str | None = None
+    published_kind: str | None = None  # "published", "feed" (the feed item's date) or "ingested" (no date known)
+    where: str = ""  # 'Les Échos · 9 juin 2025', in the question's language (bot.core.dated)
+    also_in: tuple[str, ...] = ()  # the same story elsewhere, each as 'source · date'
+    lang: str = "en"  # the question's language, which ``where`` and ``also_in`` are written in
+
+    def __post_init__(self) -> None:
+        """Keep also_in a tuple."""
+        object.__setattr__(self, "also_in", tuple(self.also_in))  # a list when read back from JSON (chat history)
 
     def as_dict(self) -> dict:
         """The fields `ask --json` prints."""
-        return {k: getattr(self, k) for k in ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end")}
+        keys = ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end", "url", "source", "published_at",
+                "author", "published_kind")
+        return {**{k: getattr(self, k) for k in keys}, "origin": self.origin(), "also_in": list(self.also_in)}
+
+    def origin(self) -> str:
+        """Where and when, for a source line: "Les Échos · 9 juin 2025" (else "Le Monde, 2025-06-10"; an undated article
+        shows when it was added)."""
+        if self.where:
+            return self.where
+        day = (self.published_at or "")[:10]
+        when = f"added {day}" if day and self.published_kind == "ingested" else day
+        return ", ".join(x for x in (self.source, when) if x)
 
 
 @dataclass(frozen=True)

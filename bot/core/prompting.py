@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -19,6 +19,7 @@ class Templates:
     question: str
     abstain: dict[str, str]
     abstain_empty: dict[str, str]
+    abstain_range: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path | None = None) -> "Templates":
@@ -34,6 +35,7 @@ class Templates:
             question=read("question.txt").strip("\n"),
             abstain={lang: read(f"abstain_{lang}.txt").strip() for lang in ("en", "fr")},
             abstain_empty={lang: read(f"abstain_empty_{lang}.txt").strip() for lang in ("en", "fr")},
+            abstain_range={lang: read(f"abstain_range_{lang}.txt").strip() for lang in ("en", "fr")},
         )
 
 
@@ -44,6 +46,7 @@ class PromptPassage:
     n: int
     title: str
     text: str
+    meta: str = ""  # 'Les Échos · 9 juin 2025': where and when it was published
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,12 @@ def build_messages(
     history: Sequence[Turn],
     count_tokens: Callable[[str], int],
     budget: int,
+    today: str = "",
 ) -> tuple[list[dict], list[PromptPassage]]:
-    """Chat messages (system first, byte-identical every time) and the passages that fit in ``budget`` tokens."""
+    """Chat messages (system first, byte-identical every time) and the passages that fit in ``budget`` tokens.
+
+    Today's date goes in the user message, never the system prompt, so llama.cpp keeps reusing the system prompt's KV prefix.
+    """
     system = {"role": "system", "content": templates.system}
     history = list(history)
 
@@ -70,7 +77,7 @@ def build_messages(
         text = templates.system + "".join(t.question + t.answer for t in hist) + body
         return count_tokens(text) + SAFETY_MARGIN * (2 + 2 * len(hist))
 
-    empty = templates.question.format(passages="", question=question)
+    empty = templates.question.format(passages="", question=question, today=today)
     # Old turns go first when the question and the passages would not fit.
     while history and used(history, empty) > budget // 2:
         history.pop(0)
@@ -88,7 +95,7 @@ def build_messages(
             if cut is not None:
                 kept.append(cut)
         break
-    body = templates.question.format(passages="\n".join(_render(templates, p) for p in kept), question=question)
+    body = templates.question.format(passages="\n".join(_render(templates, p) for p in kept), question=question, today=today)
     messages = [system]
     for t in history:
         messages += [{"role": "user", "content": t.question}, {"role": "assistant", "content": t.answer}]
@@ -114,14 +121,15 @@ def defuse(text: str) -> str:
 def _render(templates: Templates, p: PromptPassage) -> str:
     """A passage as a quotation block; neither its title nor its text can close the block early."""
     title = defuse(" ".join(p.title.split()))
-    return templates.passage.format(n=p.n, title=title, text=defuse(p.text))
+    meta = f" ({defuse(' '.join(p.meta.split()))})" if p.meta.strip() else ""
+    return templates.passage.format(n=p.n, title=title, text=defuse(p.text), meta=meta)
 
 
 def _trim_to(templates: Templates, p: PromptPassage, room: int, count_tokens: Callable[[str], int]) -> PromptPassage | None:
     """The longest leading run of whole sentences of ``p`` that fits in ``room`` tokens, or None."""
     sentences = re.split(r"(?<=[.!?…])\s+", p.text)
     for end in range(len(sentences) - 1, 0, -1):
-        candidate = PromptPassage(p.n, p.title, " ".join(sentences[:end]))
+        candidate = PromptPassage(p.n, p.title, " ".join(sentences[:end]), p.meta)
         if count_tokens(_render(templates, candidate)) + 1 <= room:
             return candidate
     return None

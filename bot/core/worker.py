@@ -174,6 +174,10 @@ class GenerationWorker:
                         job.ended = True
                         job.sink(Failed(GenerationError(f"the answer took longer than {job.timeout_s:g} s and was stopped")))
 
+    def busy(self) -> bool:
+        """Whether an answer is being generated or waits: background ingestion steps back while it is."""
+        return bool(self._running or self._pending)
+
     def _run(self) -> None:
         """The worker loop."""
         while True:

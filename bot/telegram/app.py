@@ -15,7 +15,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, TypeHandle
 from bot.core.answer import Answerer
 from bot.settings import Settings
 from retrieval.stores.private import private_dir
-from bot.telegram import commands
+from bot.telegram import commands, feeds, links
 from bot.telegram.access import Access, gate
 from bot.telegram.ask import on_question
 from bot.telegram.errors import on_error
@@ -70,7 +70,11 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(TypeHandler(object, gate), group=-1)
     for name, callback in commands.HANDLERS.items():
         app.add_handler(CommandHandler(name, callback))
+    app.add_handler(CommandHandler("add", links.add_command))
+    app.add_handler(CommandHandler("feeds", feeds.feeds_command))
+    app.add_handler(CommandHandler("feed", feeds.feed_command))
     app.add_handler(MessageHandler(filters.Document.ALL, on_document))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & links.BARE_URL, links.on_link))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_question))
     app.add_error_handler(on_error)
     return app
@@ -82,15 +86,23 @@ async def _post_init(app: Application) -> None:
     if app.bot_data.get("stop_signals"):
         install_stop_signals(app)
     services: Services = app.bot_data["services"]
+    if services.settings.digest_time:  # off by default; a task, so it never blocks the loop
+        from bot.telegram.timeline import scheduled_digests
+
+        app.bot_data["digests"] = asyncio.get_running_loop().create_task(scheduled_digests(app))
     if services.settings.health_port:
         from bot.telegram.health import start_health_server
 
         app.bot_data["health"] = await start_health_server(services, services.settings.health_listen, services.settings.health_port)
+    feeds.start_sources(app)
 
 
 async def _post_shutdown(app: Application) -> None:
     """Stop the worker thread and close the conversation store."""
     services: Services = app.bot_data["services"]
+    if digests := app.bot_data.pop("digests", None):
+        digests.cancel()
+    await feeds.stop_sources(app)
     if health := app.bot_data.pop("health", None):
         health.close()
         await health.wait_closed()

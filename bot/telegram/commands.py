@@ -1,4 +1,4 @@
-"""The commands: /start /help /reset /sources /cancel."""
+"""The commands: /start /help /reset /sources /cancel, and /latest /digest (bot/telegram/timeline.py)."""
 
 from __future__ import annotations
 
@@ -75,4 +75,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.message.reply_text("Stopping the answer." if flights else "Nothing to cancel.")
 
 
-HANDLERS = {"start": start, "help": help_, "reset": reset, "sources": sources, "cancel": cancel}
+from bot.telegram import timeline  # noqa: E402  (its commands join the list /help shows)
+
+COMMANDS += timeline.COMMANDS
+HANDLERS = {"start": start, "help": help_, "reset": reset, "sources": sources, "cancel": cancel, **timeline.HANDLERS}

@@ -8,6 +8,7 @@ from typing import Sequence
 
 import regex
 
+from bot.core.dated import ALSO
 from bot.core.events import Done, Source
 from bot.cli.render import quote
 from retrieval.documents import safe_url
@@ -79,8 +80,10 @@ def source_line(s: Source) -> str:
     href = html.escape(s.url, quote=True) if s.url and safe_url(s.url) else ""
     if href and units(href) <= URL_UNITS:  # a catalog written before URLs were checked may still hold any string
         title = f'<a href="{href}">{title}</a>'
-    origin = f" — {escape(s.source[:TITLE_CHARS])}" if s.source else ""
-    return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.text))}”</i>"
+    where = s.origin()  # 'Les Échos · 9 juin 2025', in the question's language
+    origin = f" — {escape(where[:TITLE_CHARS])}" if where else ""
+    also = f"\n{escape(ALSO[s.lang if s.lang in ALSO else 'en'] + '; '.join(s.also_in))}" if s.also_in else ""
+    return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.text))}”</i>{also}"
 
 
 def sources_html(sources: Sequence[Source]) -> list[str]:

@@ -8,6 +8,7 @@ import re
 import statistics
 import tempfile
 import time
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -15,11 +16,15 @@ import numpy as np
 
 from retrieval.stores.catalog import Catalog
 from retrieval.chunking import Chunk
+from retrieval.dates.expressions import DateRange
 from retrieval.documents import Document, read_documents
 from retrieval.ports import Embedder
 from retrieval.ingest import BATCH, Indexer, vector_items
 from retrieval.search import Searcher
 from retrieval.stores.chroma import ChromaStore
+
+
+SYNTHETIC_START = date(2025, 1, 1)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -38,7 +43,7 @@ def rss_mb() -> float:
 
 
 def synthetic_corpus(vocabulary: Sequence[str], n: int, dim: int, seed: int = 7) -> tuple[list[Chunk], list[Document], np.ndarray]:
-    """``n`` passages of 90 words, ten per document, with random unit vectors.
+    """``n`` passages of 90 words, ten per document, with random unit vectors, the documents one a day over a year.
 
     Words follow Zipf's law over the given vocabulary plus 50,000 made-up words, as words do in real text: a
     vocabulary of a few hundred words drawn uniformly would put every query term in ~12% of the passages,
@@ -53,7 +58,8 @@ def synthetic_corpus(vocabulary: Sequence[str], n: int, dim: int, seed: int = 7)
     chunks, docs = [], []
     for d in range(0, n, 10):
         title = " ".join(rng.choices(words, cum_weights=cumulative, k=6))
-        doc = Document(title=title, text="", path=f"/synthetic/{d // 10}.txt", doc_id=f"syn{d // 10:07d}")
+        day = (SYNTHETIC_START + timedelta(days=(d // 10) % 365)).isoformat()
+        doc = Document(title=title, text="", path=f"/synthetic/{d // 10}.txt", published_at=day, doc_id=f"syn{d // 10:07d}")
         docs.append(doc)
         for i in range(d, min(n, d + 10)):
             text = " ".join(rng.choices(words, cum_weights=cumulative, k=90))
@@ -63,9 +69,14 @@ def synthetic_corpus(vocabulary: Sequence[str], n: int, dim: int, seed: int = 7)
     return chunks, docs, vectors
 
 
-def search_latency(embedder: Embedder, sizes: Sequence[int], queries: Sequence[str], vocabulary: Sequence[str], progress=print) -> dict:
-    """p50/p99 of one full search (embed, dense, lexical, fuse, fetch) and RSS, at each corpus size."""
-    out: dict = {"p50_ms": {}, "p99_ms": {}, "rss_mb": {}, "corpus": "synthetic text (Zipf over the seed vocabulary + 50k made-up words), random unit vectors"}
+def search_latency(embedder: Embedder, sizes: Sequence[int], queries: Sequence[str], vocabulary: Sequence[str], progress=print,
+                   plain: bool = True) -> dict:
+    """p50/p99 of one full search (embed, dense, lexical, fuse, fetch) and RSS at each corpus size, without a date range
+    (unless ``plain`` is false) and with one of a week (2% of the passages)."""
+    out: dict = {"p50_ms": {}, "p99_ms": {}, "rss_mb": {}, "week_p50_ms": {}, "week_p99_ms": {},
+                 "corpus": "synthetic text (Zipf over the seed vocabulary + 50k made-up words), random unit vectors"}
+    week = DateRange(datetime.combine(SYNTHETIC_START + timedelta(days=100), datetime.min.time(), timezone.utc),
+                     datetime.combine(SYNTHETIC_START + timedelta(days=107), datetime.min.time(), timezone.utc))
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         for size in sizes:
             progress(f"retrieval: building a {size:,}-passage index …")
@@ -78,35 +89,44 @@ def search_latency(embedder: Embedder, sizes: Sequence[int], queries: Sequence[s
                 store.upsert([c.chunk_id for c in chunks[i : i + 5000]], vectors[i : i + 5000])
             catalog.add(docs, chunks)
             searcher = Searcher(embedder, store, catalog)
-            for q in queries[:5]:  # warm caches
-                searcher.search(q, 5)
-            times = []
-            for q in queries:
-                started = time.perf_counter()
-                searcher.search(q, 5)
-                times.append((time.perf_counter() - started) * 1000)
             key = str(size)
-            out["p50_ms"][key] = round(statistics.median(times), 2)
-            out["p99_ms"][key] = round(percentile(times, 99), 2)
+            for name, within in (("", None), ("week_", week)):
+                if within is None and not plain:
+                    continue
+                for q in queries[:5]:  # warm caches
+                    searcher.search(q, 5, within=within)
+                times = []
+                for q in queries:
+                    started = time.perf_counter()
+                    searcher.search(q, 5, within=within)
+                    times.append((time.perf_counter() - started) * 1000)
+                out[f"{name}p50_ms"][key] = round(statistics.median(times), 2)
+                out[f"{name}p99_ms"][key] = round(percentile(times, 99), 2)
             out["rss_mb"][key] = round(rss_mb(), 1)
             searcher.close()
             catalog.close()
     return out
 
 
-def ingestion_speed(embedder: Embedder, seed_files: Sequence[Path], documents: int = 40, progress=print) -> dict:
-    """Chunks per second through the whole pipeline (parse, chunk, embed, write) and through the embedder alone."""
+def synthetic_articles(seed_files: Sequence[Path], folder: Path, documents: int, seed: int = 3) -> Path:
+    """``documents`` distinct articles of real seed sentences, recombined into several paragraphs, in ``folder``/articles."""
     sentences: list[str] = []
     for f in seed_files:
         for doc in read_documents(f):
             sentences += [s for s in re.split(r"(?<=[.!?])\s+", doc.text) if len(s) > 40]
-    rng = random.Random(3)
+    rng = random.Random(seed)
+    articles = folder / "articles"
+    articles.mkdir()
+    for i in range(documents):
+        paras = [" ".join(rng.sample(sentences, 4)) for _ in range(4)]
+        (articles / f"{i:04d}.txt").write_text(f"Article {i}\n" + "\n".join(paras), encoding="utf-8")
+    return articles
+
+
+def ingestion_speed(embedder: Embedder, seed_files: Sequence[Path], documents: int = 40, progress=print) -> dict:
+    """Chunks per second through the whole pipeline (parse, chunk, embed, write) and through the embedder alone."""
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-        articles = Path(tmp) / "articles"
-        articles.mkdir()
-        for i in range(documents):  # real sentences, recombined into distinct articles of several paragraphs
-            paras = [" ".join(rng.sample(sentences, 4)) for _ in range(4)]
-            (articles / f"{i:04d}.txt").write_text(f"Article {i}\n" + "\n".join(paras), encoding="utf-8")
+        articles = synthetic_articles(seed_files, Path(tmp), documents)
         store = ChromaStore.persistent(Path(tmp) / "chroma", embedder.name, embedder.dim)
         catalog = Catalog(Path(tmp) / "catalog.sqlite3")
         indexer = Indexer(embedder, store, catalog)

@@ -5,17 +5,20 @@ from __future__ import annotations
 import functools
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from retrieval.chunking import Chunk, vector_ids
-from retrieval.documents import Document
+from retrieval.dates.backfill import backfill
+from retrieval.dates.extract import publication
+from retrieval.documents import INGESTED, PUBLISHED, Document, now_iso
 from retrieval.errors import IndexError_
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
 from retrieval.stores.private import private_file
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # A query term in more than this share of the passages is left out of the FTS query (measured: docs/benchmarks.md).
 COMMON_SHARE = 0.2
 KEEP_WHEN_ALL_COMMON = 3
@@ -23,10 +26,15 @@ SKIP_FROM_ROWS = 10_000
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT, date TEXT, source TEXT,
-    length INTEGER NOT NULL
+    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT, published_at TEXT, source TEXT,
+    length INTEGER NOT NULL, author TEXT, published_kind TEXT NOT NULL DEFAULT 'ingested'
 );
+CREATE INDEX IF NOT EXISTS documents_url ON documents(url);
 CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
+CREATE TABLE IF NOT EXISTS doc_paths (
+    doc_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', PRIMARY KEY (path, doc_id, source)
+);
+CREATE INDEX IF NOT EXISTS doc_paths_doc ON doc_paths(doc_id);
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, subs INTEGER NOT NULL DEFAULT 0
@@ -34,7 +42,24 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
+CREATE TABLE IF NOT EXISTS published (
+    doc_id TEXT PRIMARY KEY, published_at TEXT NOT NULL, ts REAL NOT NULL, estimated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS published_ts ON published(ts);
+CREATE TABLE IF NOT EXISTS stories (doc_id TEXT PRIMARY KEY, story TEXT NOT NULL, signature BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS stories_story ON stories(story);
+CREATE TABLE IF NOT EXISTS story_bands (band INTEGER NOT NULL, key INTEGER NOT NULL, doc_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands(band, key);
 """
+
+MIGRATE_TO_2 = [
+    "ALTER TABLE documents RENAME COLUMN date TO published_at",
+    "ALTER TABLE documents ADD COLUMN author TEXT",
+    "ALTER TABLE documents ADD COLUMN published_kind TEXT NOT NULL DEFAULT 'ingested'",
+    "UPDATE documents SET published_kind='published' WHERE published_at IS NOT NULL",
+    "CREATE TABLE doc_paths (doc_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', "
+    "PRIMARY KEY (path, doc_id, source))",
+]
 
 
 def db_error(path: Path, exc: sqlite3.Error) -> IndexError_:
@@ -51,14 +76,22 @@ def db_error(path: Path, exc: sqlite3.Error) -> IndexError_:
 
 
 def _guarded(method):
-    """Turn the SQLite errors of a Catalog method into a one-line IndexError_ naming the file."""
+    """Turn the SQLite errors of a Catalog method into a one-line IndexError_ naming the file.
+
+    A failed statement is called damage only when SQLite's own check of the file agrees: a refused write
+    (a constraint, a bug of ours) must never send the user to `--rebuild` for nothing.
+    """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise db_error(self.path, exc) from exc
+            err = db_error(self.path, exc)
+            if str(err).startswith(f"{self.path} is damaged") and self._sound():
+                err = IndexError_(f"{self.path} refused an operation ({str(exc).splitlines()[0][:160]}); "
+                                  "the file itself checks out and nothing was lost")
+            raise err from exc
 
     return wrapper
 
@@ -76,7 +109,30 @@ class StoredChunk:
     end: int
     url: str | None
     source: str | None
-    date: str | None
+    published_at: str | None
+    author: str | None = None
+    published_kind: str = "published"
+    estimated: bool = False  # published_at is only the ingestion time: never shown as a publication date
+    story: str | None = None  # the story group (retrieval.stories): copies and updates of one story share it
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring a catalog written by an older newsbot up to SCHEMA_VERSION in place, or refuse one from a newer newsbot."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone():
+        return  # a new file
+    row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    version = int(row[0]) if row else SCHEMA_VERSION
+    if version > SCHEMA_VERSION:
+        raise IndexError_(f"{path} was written by a newer newsbot (catalog schema {version}); "
+                          "upgrade newsbot or run `newsbot ingest --rebuild`")
+    if version == SCHEMA_VERSION:
+        return
+    with _Transaction(db):
+        if version < 2:  # v1 kept one path per document: each document's file becomes its first origin
+            for statement in MIGRATE_TO_2:
+                db.execute(statement)
+            db.execute("INSERT OR IGNORE INTO doc_paths SELECT doc_id, path, coalesce(source, '') FROM documents WHERE path != ''")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
 
 class Catalog:
@@ -90,8 +146,10 @@ class Catalog:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=10000")
+            migrate(self._db, path)
             self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            backfill(self._db)  # an index from before publication dates and story groups: fill them in once
         except sqlite3.DatabaseError as exc:
             raise db_error(path, exc) from exc
         except OSError as exc:
@@ -100,6 +158,11 @@ class Catalog:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+    @_guarded
+    def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """Rows of a read query (the timeline and story modules use it)."""
+        return self._db.execute(sql, params).fetchall()
 
     @_guarded
     def get_meta(self, key: str) -> str | None:
@@ -114,18 +177,33 @@ class Catalog:
 
     @_guarded
     def docs_for_paths(self, paths: Iterable[str]) -> dict[str, list[str]]:
-        """Document ids stored for each file path."""
+        """Document ids stored for each file path (a document read from two files is listed under both)."""
         out: dict[str, list[str]] = {}
         for p in paths:
-            out[p] = [r[0] for r in self._db.execute("SELECT doc_id FROM documents WHERE path=?", (p,))]
+            out[p] = [r[0] for r in self._db.execute("SELECT DISTINCT doc_id FROM doc_paths WHERE path=?", (p,))]
         return out
 
     @_guarded
     def paths_under(self, folder: str) -> list[str]:
         """Stored file paths inside a folder."""
         prefix = folder.rstrip("/") + "/"
-        rows = self._db.execute("SELECT DISTINCT path FROM documents WHERE substr(path, 1, ?) = ?", (len(prefix), prefix))
+        rows = self._db.execute("SELECT DISTINCT path FROM doc_paths WHERE substr(path, 1, ?) = ?", (len(prefix), prefix))
         return [r[0] for r in rows]
+
+    @_guarded
+    def origins(self, doc_id: str) -> list[tuple[str, str]]:
+        """Every (path, source) a document was read from: identical articles are stored once, with all their origins."""
+        return self._db.execute("SELECT path, source FROM doc_paths WHERE doc_id=? ORDER BY path, source", (doc_id,)).fetchall()
+
+    @_guarded
+    def unlink(self, pairs: Iterable[tuple[str, str]]) -> list[str]:
+        """Forget that documents came from these (path, doc_id) pairs; returns the documents no path holds any more."""
+        pairs = list(pairs)
+        with self._tx():
+            for path, doc_id in pairs:
+                self._db.execute("DELETE FROM doc_paths WHERE path=? AND doc_id=?", (path, doc_id))
+            orphans = {d for _, d in pairs if not self._db.execute("SELECT 1 FROM doc_paths WHERE doc_id=? LIMIT 1", (d,)).fetchone()}
+        return sorted(orphans)
 
     @_guarded
     def chunk_ids(self, doc_ids: Sequence[str] | None = None) -> set[str]:
@@ -147,14 +225,33 @@ class Catalog:
         return {v for cid, subs in rows for v in vector_ids(cid, subs)}
 
     @_guarded
-    def add(self, docs: Sequence[Document], chunks: Sequence[Chunk]) -> None:
-        """Add documents and their chunks (FTS included) in one transaction; existing chunk ids are skipped."""
+    def add(self, docs: Sequence[Document], chunks: Sequence[Chunk], ingested: datetime | None = None) -> None:
+        """Add documents (their publication and story group too) and their chunks (FTS included) in one transaction."""
+        from retrieval.stories import assign_story
+
+        ingested = ingested or datetime.now(timezone.utc)
         with self._tx():
             for d in docs:
+                # The first file keeps its place in `path`; every file and source is recorded in doc_paths.
+                # With no date known the document is dated when first stored (kind 'ingested'), and keeps that date.
+                kind = d.published_kind or (PUBLISHED if d.published_at else INGESTED)
                 self._db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
-                    (d.doc_id, d.path, d.title, d.url, d.date, d.source, len(d.text)),
+                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(doc_id) DO UPDATE SET title=excluded.title, "
+                    "url=coalesce(excluded.url, url), source=coalesce(source, excluded.source), "
+                    "author=coalesce(excluded.author, author), length=excluded.length, "
+                    "published_at=CASE WHEN excluded.published_kind='ingested' THEN published_at ELSE excluded.published_at END, "
+                    "published_kind=CASE WHEN excluded.published_kind='ingested' THEN published_kind ELSE excluded.published_kind END",
+                    (d.doc_id, d.path, d.title, d.url, d.published_at or now_iso(), d.source, len(d.text), d.author, kind),
                 )
+                if d.path:
+                    self._db.execute("INSERT OR IGNORE INTO doc_paths VALUES (?,?,?)", (d.doc_id, d.path, d.source or ""))
+                if not self._db.execute("SELECT 1 FROM published WHERE doc_id=?", (d.doc_id,)).fetchone():
+                    pub = publication(None if kind == INGESTED else d.published_at, d.text, ingested)
+                    self._db.execute("INSERT INTO published VALUES (?,?,?,?)", (d.doc_id, pub.published_at, pub.ts, int(pub.estimated)))
+                    if kind == INGESTED and not pub.estimated:  # a date line at the top of the text: the article's own date
+                        self._db.execute("UPDATE documents SET published_at=?, published_kind=? WHERE doc_id=? AND published_kind=?",
+                                         (pub.published_at, PUBLISHED, d.doc_id, INGESTED))
+                assign_story(self._db, d.doc_id, d.title, d.text)
             for c in chunks:
                 cur = self._db.execute(
                     'INSERT OR IGNORE INTO chunks (chunk_id, doc_id, position, start, "end", text, subs) VALUES (?,?,?,?,?,?,?)',
@@ -175,17 +272,22 @@ class Catalog:
                     self._db.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
                 self._db.execute("DELETE FROM chunks WHERE doc_id=?", (d,))
                 self._db.execute("DELETE FROM documents WHERE doc_id=?", (d,))
+                self._db.execute("DELETE FROM doc_paths WHERE doc_id=?", (d,))
+                for table in ("published", "stories", "story_bands"):
+                    self._db.execute(f"DELETE FROM {table} WHERE doc_id=?", (d,))
 
     @_guarded
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """BM25 top ``k`` (title weighted with body); scores are negated bm25(), higher is better."""
+    def search(self, query: str, k: int, within: tuple[float, float] | None = None) -> list[tuple[str, float]]:
+        """BM25 top ``k`` (title weighted with body), published in [start, end) UNIX time when ``within`` is given
+        (ingestion times never count); scores are negated bm25(), higher is better."""
         match = fts_query(query, self._common_terms(query))
         if not match:
             return []
+        dated = "JOIN published p ON p.doc_id = c.doc_id AND p.estimated = 0 AND p.ts >= ? AND p.ts < ? " if within else ""
         rows = self._db.execute(
             f"SELECT c.chunk_id, -bm25(fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM fts JOIN chunks c ON c.rowid = fts.rowid "
-            f"WHERE fts MATCH ? ORDER BY bm25(fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) LIMIT ?",
-            (match, k),
+            f"{dated}WHERE fts MATCH ? ORDER BY bm25(fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) LIMIT ?",
+            (*(within or ()), match, k),
         )
         return [(cid, float(s)) for cid, s in rows]
 
@@ -216,12 +318,14 @@ class Catalog:
         out = {}
         for cid in chunk_ids:
             row = self._db.execute(
-                'SELECT c.chunk_id, c.doc_id, d.title, c.text, c.position, c.start, c."end", d.url, d.source, d.date '
-                "FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id=?",
+                'SELECT c.chunk_id, c.doc_id, d.title, c.text, c.position, c.start, c."end", d.url, d.source, '
+                "coalesce(p.published_at, d.published_at), d.author, d.published_kind, coalesce(p.estimated, 1), s.story "
+                "FROM chunks c JOIN documents d USING (doc_id) "
+                "LEFT JOIN published p USING (doc_id) LEFT JOIN stories s USING (doc_id) WHERE c.chunk_id=?",
                 (cid,),
             ).fetchone()
             if row:
-                out[cid] = StoredChunk(*row)
+                out[cid] = StoredChunk(*row[:12], bool(row[12]), row[13])
         return out
 
     @_guarded
@@ -249,6 +353,14 @@ class Catalog:
         """SQLite's quick_check of the file: None when it is sound, else the first problem."""
         row = self._db.execute("PRAGMA quick_check(1)").fetchone()
         return None if row and row[0] == "ok" else (row[0] if row else "no answer from quick_check")
+
+    def _sound(self) -> bool:
+        """Whether SQLite's quick_check finds the file sound (False when the check itself fails)."""
+        try:
+            row = self._db.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.Error:
+            return False
+        return bool(row) and row[0] == "ok"
 
     def _tx(self):
         """A write transaction (IMMEDIATE, so concurrent writers queue on the busy timeout)."""

@@ -76,9 +76,23 @@ class ChromaStore:
         except IndexError_:
             raise
         except Exception as exc:
-            if self.url is None:
-                raise _local_error(self.path, exc) from exc
-            raise _server_error(self.url, exc) from exc
+            if self.url is not None:
+                raise _server_error(self.url, exc) from exc
+            err = _local_error(self.path, exc)
+            # One refused call (a bad batch) is not damage: say so only when the collection itself fails to answer.
+            if "is damaged" in str(err) and self._sound():
+                err = IndexError_(f"the Chroma index {self.path} refused an operation ({_one_line(exc)}); "
+                                  "the index itself answers and nothing was lost")
+            raise err from exc
+
+    def _sound(self) -> bool:
+        """Whether the collection still answers a count and a one-id read."""
+        try:
+            self._col.count()
+            self._col.get(include=[], limit=1)
+        except Exception:  # any failure here means the store itself is in trouble
+            return False
+        return True
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         """Add or replace vectors in one call."""

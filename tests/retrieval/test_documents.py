@@ -56,7 +56,8 @@ def test_json_and_jsonl_articles_keep_metadata(tmp_path):
     f = tmp_path / "a.json"
     f.write_text(json.dumps([{"title": "T1", "text": "Texte un.", "url": "https://ex.org/1", "date": "2025-06-10"}]), encoding="utf-8")
     (doc,) = read_documents(f)
-    assert (doc.title, doc.url, doc.date, doc.source) == ("T1", "https://ex.org/1", "2025-06-10", "a.json")
+    assert (doc.title, doc.url, doc.published_at, doc.source) == ("T1", "https://ex.org/1", "2025-06-10", "a.json")
+    assert doc.published_kind == "published"
     g = tmp_path / "b.jsonl"
     g.write_text('{"title": "A", "text": "x"}\n\n{"title": "B", "text": "y", "source": "AFP"}\n', encoding="utf-8")
     docs = read_documents(g)

@@ -61,7 +61,7 @@ async def test_private_question_streams_drafts_then_one_html_message_with_source
     assert tg.of("sendChatAction", ALICE)[0].params["action"] == "typing"
     assert not tg.of("editMessageText", ALICE)  # private chats stream by drafts, not edits
     assert {c.params.get("command") for c in tg.of("setMyCommands")} == {None}
-    assert [c["command"] for c in tg.of("setMyCommands")[0].params["commands"]] == ["start", "help", "reset", "sources", "cancel"]
+    assert [c["command"] for c in tg.of("setMyCommands")[0].params["commands"]] == ["start", "help", "reset", "sources", "cancel", "latest", "digest"]
 
 
 async def test_follow_up_uses_the_stored_conversation_and_reset_forgets_it(bot, tg, fake_generator):

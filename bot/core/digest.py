@@ -1,0 +1,123 @@
+"""The digest: the period's stories, one passage each, summarised by the model through the same generation worker."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import re
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import AsyncIterator, Iterator
+
+from bot.core import dated
+from bot.core.answer import Answerer, Prepared
+from bot.core.events import Done, Token
+from bot.core.prompting import PromptPassage, build_messages
+from bot.core.worker import Failed, Finished, Job, Piece
+from retrieval.dates.expressions import DateRange
+from retrieval.errors import InputError
+from retrieval.search import Hit
+from retrieval.timeline import between
+
+MAX_STORIES = 8  # a digest is short: the newest stories of the period, one line each
+TASK = {
+    "fr": "Fais un court résumé en français des nouvelles {range} : une puce par histoire, chaque puce citée comme [1].",
+    "en": "Write a short digest of the news {range}: one bullet per story, each bullet cited like [1].",
+}
+NOTHING = {"fr": "Aucun article publié {range}.", "en": "No article was published {range}."}
+
+
+def parse_since(text: str) -> timedelta:
+    """'24h', '3d', '1w' or '90m' as a duration; InputError otherwise."""
+    m = re.fullmatch(r"\s*(\d{1,4})\s*([mhdw])\s*", text.lower())
+    if not m or int(m[1]) == 0:
+        raise InputError(f"--since {text!r}: write a duration such as 24h, 3d or 1w")
+    return timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m[2]]: int(m[1])})
+
+
+def prepare(answerer: Answerer, since: timedelta, lang: str) -> Prepared | Done:
+    """The digest prompt for the stories published in the last ``since``, or a Done saying there were none."""
+    started = time.perf_counter()
+    now = answerer.clock.now()
+    rng = DateRange(now - since, now)
+    stories = between(answerer.searcher.catalog, rng.start.timestamp(), rng.end.timestamp(), MAX_STORIES)
+    task = TASK[lang].format(range=rng.phrase(lang))
+    if not stories:
+        return Done(task, NOTHING[lang].format(range=rng.phrase(lang)), [], abstained=True)
+    hits = [Hit(s.lead, 1.0, None, None, s.also) for s in stories]
+    passages = [PromptPassage(i, h.chunk.title, h.chunk.text, dated.origin(h.chunk, lang, now.tzinfo)) for i, h in enumerate(hits, 1)]
+    budget = answerer.worker.generator.n_ctx - answerer.config.max_tokens
+    messages, kept = build_messages(
+        answerer.templates, task, passages, (), answerer.worker.generator.count_tokens, budget, dated.today(now, lang)
+    )
+    from bot.core.answer import _source
+
+    sources = [_source(hits[p.n - 1], p, lang, now.tzinfo) for p in kept]
+    return Prepared(task, messages, sources, (time.perf_counter() - started) * 1000, started)
+
+
+def _event(answerer: Answerer, prep: Prepared, event: object, parts: list[str]) -> object | None:
+    """A worker event as the front ends see it: Token, Queued or Started, then the final Done; raise on failure."""
+    if isinstance(event, Piece):
+        parts.append(event.text)
+        return Token(event.text)
+    if isinstance(event, Finished):
+        return answerer.finish(prep, "".join(parts), event)
+    if isinstance(event, Failed):
+        raise event.error
+    return event
+
+
+def _job(answerer: Answerer, prep: Prepared, sink, cancel: threading.Event | None) -> Job:
+    """Queue the digest on the answer loop's worker, behind the questions already waiting."""
+    job = Job(prep.messages, answerer.config.max_tokens, sink, cancel or threading.Event(), answerer.config.timeout_s)
+    return answerer.worker.submit(job)
+
+
+def digest(answerer: Answerer, since: timedelta, lang: str, cancel: threading.Event | None = None) -> Iterator[object]:
+    """The digest's events (Started, Token… then Done), generated synchronously (the CLI)."""
+    prep = prepare(answerer, since, lang)
+    if isinstance(prep, Done):
+        yield prep
+        return
+    inbox: queue.Queue = queue.Queue()
+    job = _job(answerer, prep, inbox.put, cancel)
+    parts: list[str] = []
+    try:
+        while True:
+            out = _event(answerer, prep, inbox.get(), parts)
+            if out is not None:
+                yield out
+                if isinstance(out, Done):
+                    return
+    finally:
+        answerer.worker.cancel(job)
+
+
+async def adigest(answerer: Answerer, since: timedelta, lang: str, cancel: threading.Event | None = None) -> AsyncIterator[object]:
+    """The digest's events without blocking the event loop (Telegram)."""
+    prep = await asyncio.to_thread(prepare, answerer, since, lang)
+    if isinstance(prep, Done):
+        yield prep
+        return
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue = asyncio.Queue()
+    job = _job(answerer, prep, lambda event: loop.call_soon_threadsafe(inbox.put_nowait, event), cancel)
+    parts: list[str] = []
+    try:
+        while True:
+            out = _event(answerer, prep, await inbox.get(), parts)
+            if out is not None:
+                yield out
+                if isinstance(out, Done):
+                    return
+    finally:
+        answerer.worker.cancel(job)
+
+
+def next_run(now: datetime, hhmm: str) -> datetime:
+    """The next moment the clock reads HH:MM (today if still to come, else tomorrow), in ``now``'s zone."""
+    hour, minute = map(int, hhmm.split(":"))
+    at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return at if at > now else (at.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=now.tzinfo)

@@ -1,0 +1,83 @@
+"""Answers and time: abstention for an empty range, dated passages oldest to newest, today's date, the KV-prefix property."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.answer import AnswerConfig, Answerer
+from bot.core.events import Done
+from bot.core.prompting import Templates
+from bot.core.worker import GenerationWorker
+from retrieval.dates.clock import FixedClock
+from tests.fakes import FakeGenerator
+
+DATED = Path(__file__).parent.parent / "data" / "dated" / "articles.jsonl"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture
+def make(fake_index):
+    """An answer loop over the dated corpus whose clock is frozen at the moment given."""
+    fake_index.indexer.ingest([DATED], progress=False)
+    workers = []
+
+    def build(at: datetime, generator: FakeGenerator | None = None) -> Answerer:
+        worker = GenerationWorker(generator or FakeGenerator())
+        workers.append(worker)
+        return Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3), FixedClock(at))
+
+    yield build
+    for w in workers:
+        w.stop()
+
+
+def test_an_empty_range_abstains_in_the_questions_language_naming_the_newest(make):
+    """Nothing from 2023: no model call; the reply names the range and the newest article on the subject with its date."""
+    gen = FakeGenerator()
+    answerer = make(datetime(2025, 6, 20, 9, tzinfo=PARIS), gen)
+    (fr,) = list(answerer.answer("Qu'a annoncé Mistral AI en 2023 ?"))
+    (en,) = list(answerer.answer("What did Mistral AI announce in 2023?"))
+    assert isinstance(fr, Done) and fr.abstained and not gen.history
+    assert fr.answer.startswith("Aucun article publié du 1er janvier 2023 au 31 décembre 2023 n'en parle.")
+    assert "Mistral AI et Nvidia lancent Mistral Compute" in fr.answer and "11 juin 2025" in fr.answer
+    assert en.answer.startswith("No article published from January 1, 2023 to December 31, 2023 is about this.")
+    assert "June 11, 2025" in en.answer
+
+
+def test_passages_carry_source_and_date_oldest_first_and_today_is_in_the_user_message(make):
+    """'Les Échos · 5 juin 2025' beside each passage, laid out oldest to newest; today's date stated for the model."""
+    gen = FakeGenerator()
+    answerer = make(datetime(2025, 6, 20, 9, tzinfo=PARIS), gen)
+    done = list(answerer.answer("Qu'a décidé la BCE sur ses taux ?"))[-1]
+    user = gen.history[-1][-1]["content"]
+    assert "vendredi 20 juin 2025" in user
+    dates = [s.published_at for s in done.sources]
+    assert len(dates) >= 2 and dates == sorted(dates)
+    assert all(s.origin() in user and " · " in s.origin() for s in done.sources)
+    assert any("avril 2025" in s.origin() for s in done.sources)
+    as_json = done.sources[0].as_dict()
+    assert {"published_at", "source", "url", "origin", "also_in"} <= set(as_json)
+
+
+def test_the_system_prompt_is_byte_identical_whatever_the_date(make):
+    """The date and the clock change only the user message, so llama.cpp keeps reusing the system prompt's KV prefix."""
+    systems, users = set(), set()
+    for at in (datetime(2025, 6, 9, 8, tzinfo=PARIS), datetime(2025, 12, 31, 23, tzinfo=PARIS)):
+        gen = FakeGenerator()
+        list(make(at, gen).answer("Que s'est-il passé avec Scale AI ?"))
+        systems.add(gen.history[-1][0]["content"])
+        users.add(gen.history[-1][-1]["content"])
+    assert len(systems) == 1 and len(users) == 2
+    assert "2025" not in next(iter(systems))  # no date in it
+
+
+def test_yesterday_is_resolved_in_code(make):
+    """'hier' asked on June 11 brings the June 10 stories only, and the word is not searched."""
+    gen = FakeGenerator()
+    done = list(make(datetime(2025, 6, 11, 9, tzinfo=PARIS), gen).answer("Que s'est-il passé hier avec Scale AI ?"))[-1]
+    assert done.sources and all(s.published_at.startswith("2025-06-10") for s in done.sources)
+    assert any(s.also_in for s in done.sources)  # the syndicated copies are named, not repeated
