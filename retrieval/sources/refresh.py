@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -16,7 +15,6 @@ from retrieval.sources.fetch import FEED_TYPES, Fetcher
 from retrieval.sources.links import read_link
 from retrieval.textnorm import clean_text
 
-log = logging.getLogger(__name__)
 MAX_ITEMS = 300  # newest items read per refresh: a 5,000-item archive feed must not stall the bot for an hour
 MIN_CONTENT_CHARS = 200  # a feed's content shorter than this is a summary: the linked page is read instead
 

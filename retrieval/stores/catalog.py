@@ -14,6 +14,7 @@ from retrieval.dates.backfill import backfill
 from retrieval.dates.extract import publication
 from retrieval.documents import INGESTED, PUBLISHED, Document, now_iso
 from retrieval.errors import IndexError_
+from retrieval.stores.migrate import migrate
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
 from retrieval.stores.private import private_file
@@ -51,16 +52,6 @@ CREATE INDEX IF NOT EXISTS stories_story ON stories(story);
 CREATE TABLE IF NOT EXISTS story_bands (band INTEGER NOT NULL, key INTEGER NOT NULL, doc_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands(band, key);
 """
-
-MIGRATE_TO_2 = [
-    "ALTER TABLE documents RENAME COLUMN date TO published_at",
-    "ALTER TABLE documents ADD COLUMN author TEXT",
-    "ALTER TABLE documents ADD COLUMN published_kind TEXT NOT NULL DEFAULT 'ingested'",
-    "UPDATE documents SET published_kind='published' WHERE published_at IS NOT NULL",
-    "CREATE TABLE doc_paths (doc_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', "
-    "PRIMARY KEY (path, doc_id, source))",
-]
-
 
 def db_error(path: Path, exc: sqlite3.Error) -> IndexError_:
     """A one-line IndexError_ naming the file: disk full, read-only, or damaged (rebuild it)."""
@@ -116,25 +107,6 @@ class StoredChunk:
     story: str | None = None  # the story group (retrieval.stories): copies and updates of one story share it
 
 
-def migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Bring a catalog written by an older newsbot up to SCHEMA_VERSION in place, or refuse one from a newer newsbot."""
-    if not db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone():
-        return  # a new file
-    row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-    version = int(row[0]) if row else SCHEMA_VERSION
-    if version > SCHEMA_VERSION:
-        raise IndexError_(f"{path} was written by a newer newsbot (catalog schema {version}); "
-                          "upgrade newsbot or run `newsbot ingest --rebuild`")
-    if version == SCHEMA_VERSION:
-        return
-    with _Transaction(db):
-        if version < 2:  # v1 kept one path per document: each document's file becomes its first origin
-            for statement in MIGRATE_TO_2:
-                db.execute(statement)
-            db.execute("INSERT OR IGNORE INTO doc_paths SELECT doc_id, path, coalesce(source, '') FROM documents WHERE path != ''")
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-
-
 class Catalog:
     """Files, documents and chunks in SQLite, with an FTS5 table ranked by BM25 over normalised terms."""
 
@@ -146,7 +118,7 @@ class Catalog:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=10000")
-            migrate(self._db, path)
+            migrate(self._db, path, SCHEMA_VERSION)
             self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             backfill(self._db)  # an index from before publication dates and story groups: fill them in once

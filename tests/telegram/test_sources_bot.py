@@ -87,11 +87,13 @@ async def test_an_admin_link_is_ingested_and_anyone_elses_is_a_question(tmp_path
     assert "Grève à la SNCF : le trafic très perturbé mardi" in _titles(fake_index)
 
 
-async def test_cli_ingest_while_the_bot_runs_is_handed_over(tmp_path, tg, answerer, fake_index, monkeypatch, capsys):
+async def test_cli_ingest_while_the_bot_runs_is_handed_over(tmp_path, tg, site, answerer, fake_index, monkeypatch, capsys):
     from bot.cli.main import main
 
-    settings = make_settings(tmp_path, tg)
+    settings = make_settings(tmp_path, tg, fetch_allow_private=True)
     monkeypatch.setenv("NEWSBOT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("NEWSBOT_FETCH_ALLOW_PRIVATE", "true")
+    site.pages["/feeds/fr.xml"] = (RSS, rss("Le Fil", FR_ITEMS))
     article = tmp_path / "vendanges.md"
     article.write_text("# Vendanges en Alsace\n\nLes vendanges commencent à Riquewihr.\n", encoding="utf-8")
     running = RunningBot(settings, answerer, fake_index)
@@ -102,3 +104,9 @@ async def test_cli_ingest_while_the_bot_runs_is_handed_over(tmp_path, tg, answer
         await until(lambda: "Vendanges en Alsace" in _titles(fake_index), what="the handed-over file")
         assert await asyncio.to_thread(main, ["ingest", str(article)]) == 0
         assert "queued for the running bot; it will be searchable within a minute" in capsys.readouterr().out
+        assert await asyncio.to_thread(main, ["ingest", f"{site.url}/news/council-budget"]) == 0
+        assert await asyncio.to_thread(main, ["feeds", "add", f"{site.url}/feeds/fr.xml", "--name", "le-fil"]) == 0
+        assert "queued for the running bot" in capsys.readouterr().out
+        await until(lambda: {"City council approves record budget for public transport", "Inondations dans le Gard"}
+                    <= _titles(fake_index), what="the handed-over link and feed")
+    assert not list((settings.data_dir / "inbox" / "failed").glob("*"))
