@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-import threading
 from typing import TextIO
 
-from bot.core.events import Done, Queued, Token
+from bot.core.events import Cancel, Done, Queued, Token
 from bot.core.prompting import Turn
 from bot.cli.render import print_sources
+from bot.hints import explain
 from bot.settings import Settings
 from retrieval.errors import InputError, NewsbotError
 
@@ -119,7 +119,7 @@ def _loop(answerer, settings: Settings, stdin: TextIO, out: TextIO, interactive:
                         del history[: max(0, len(history) - settings.history_turns)]
             out.flush()
     finally:
-        answerer.worker.stop()
+        answerer.close()
 
 
 def _read_line(stdin: TextIO, out: TextIO) -> str:
@@ -133,10 +133,10 @@ def _read_line(stdin: TextIO, out: TextIO) -> str:
 
 def _ask(answerer, question: str, history: list[Turn], out: TextIO) -> Done | None:
     """Stream one answer to ``out``; Ctrl-C stops it at the next token."""
-    cancel = threading.Event()
+    cancel = Cancel()
     done = None
     try:
-        for event in answerer.answer(question, history, cancel):
+        for event in answerer.answer_sync(question, history, cancel):
             if isinstance(event, Queued):
                 out.write(f"({event.ahead} questions ahead of you)\n")
             elif isinstance(event, Token):
@@ -152,7 +152,7 @@ def _ask(answerer, question: str, history: list[Turn], out: TextIO) -> Done | No
         out.write(f"{exc}.\n")
         return None
     except NewsbotError as exc:
-        out.write(f"error: {exc}\n")
+        out.write(f"error: {explain(exc)}\n")
         return None
     if done.abstained:
         out.write(done.answer)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TextIO
 
+from bot.hints import explain
 from retrieval.errors import NewsbotError
 
 MIN_FREE_BYTES = 200 * 1024 * 1024  # an ingestion and the SQLite journals need room to write
@@ -63,7 +64,7 @@ def _guard(name: str, check: Callable[[], tuple[bool, str]], remedy: str = "") -
     try:
         ok, detail = check()
     except NewsbotError as exc:
-        ok, detail = False, str(exc)
+        ok, detail = False, explain(exc)
         if remedy and "`" not in detail and ";" not in detail:
             detail = f"{detail}; {remedy}"
     except OSError as exc:

@@ -69,13 +69,13 @@ def _generate(settings: Settings, index, questions, say) -> dict:
     try:
         for i, q in enumerate(questions, 1):
             say(f"generating {i}/{len(questions)} …")
-            done = next(e for e in answerer.answer(q.question) if isinstance(e, Done))
+            done = next(e for e in answerer.answer_sync(q.question) if isinstance(e, Done))
             abstained += done.abstained
             found += contains_answer(done.answer, q.answers)
     finally:
-        answerer.worker.stop()
+        answerer.close()
     n = max(1, len(questions))
-    return {"model": answerer.worker.generator.name, "answered": len(questions), "answer_in_reply": round(found / n, 4), "abstained": abstained}
+    return {"model": answerer.generator.name, "answered": len(questions), "answer_in_reply": round(found / n, 4), "abstained": abstained}
 
 
 def table(r: dict, ks) -> str:

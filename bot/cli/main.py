@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.cli.render import print_sources
+from bot.hints import explain
 from bot.settings import Settings, load_settings
 from retrieval.errors import NewsbotError
 
@@ -34,7 +35,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if "another newsbot process" not in str(exc):
             raise
         hint = "send the files to the bot as an admin, or retry with `newsbot ingest --wait SECONDS`"
-        raise LockedError(f"{exc}; {hint}" if not args.wait else f"{exc} (waited {args.wait:g} s)") from None
+        raise LockedError(f"{explain(exc)}; {hint}" if not args.wait else f"{explain(exc)} (waited {args.wait:g} s)") from None
     try:
         report = index.indexer.ingest(paths, progress=None if not args.json else False)
     finally:
@@ -83,13 +84,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             raise NewsbotError("the index is empty: add articles with `newsbot ingest FOLDER` first")
         answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
         done = None
-        for event in answerer.answer(args.question):
-            if isinstance(event, Token) and not args.json:
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
-            elif isinstance(event, Done):
-                done = event
-        answerer.worker.stop()
+        try:
+            for event in answerer.answer_sync(args.question):
+                if isinstance(event, Token) and not args.json:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                elif isinstance(event, Done):
+                    done = event
+        finally:
+            answerer.close()
     finally:
         index.close()
     if args.json:
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         return args.func(args, settings)
     except NewsbotError as exc:
-        print(f"newsbot: error: {exc}", file=sys.stderr)
+        print(f"newsbot: error: {explain(exc)}", file=sys.stderr)
         return 2 if type(exc).__name__ == "ConfigError" else 1
     except KeyboardInterrupt:
         print("\nnewsbot: interrupted", file=sys.stderr)

@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 
 from retrieval.chunking import Chunk, vector_ids
 from retrieval.documents import Document
-from retrieval.errors import IndexError_
+from retrieval.errors import IndexDamaged
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
 
@@ -36,21 +36,20 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 """
 
 
-def db_error(path: Path, exc: sqlite3.Error) -> IndexError_:
-    """A one-line IndexError_ naming the file: disk full, read-only, or damaged (rebuild it)."""
+def db_error(path: Path, exc: sqlite3.Error) -> IndexDamaged:
+    """A one-line IndexDamaged naming the file: disk full, read-only, or damaged (rebuild it)."""
     text = str(exc).lower()
     if "disk is full" in text or "no space" in text:
-        return IndexError_(f"{path}: the disk is full; free some space and run the command again")
+        return IndexDamaged(f"{path}: the disk is full; free some space and run the command again")
     if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text:
-        return IndexError_(f"{path} is read-only or cannot be opened; make it and its folder writable by this user, "
-                           "or set NEWSBOT_DATA_DIR to a writable folder")
+        return IndexDamaged(f"{path} is read-only or cannot be opened; make it and its folder writable by this user", remedy="writable")
     if "locked" in text or "busy" in text:
-        return IndexError_(f"{path} is locked by another process; stop it and run the command again")
-    return IndexError_(f"{path} is damaged ({str(exc).splitlines()[0][:160]}); run `newsbot ingest --rebuild`")
+        return IndexDamaged(f"{path} is locked by another process; stop it and run the command again")
+    return IndexDamaged(f"{path} is damaged ({str(exc).splitlines()[0][:160]})", remedy="rebuild")
 
 
 def _guarded(method):
-    """Turn the SQLite errors of a Catalog method into a one-line IndexError_ naming the file."""
+    """Turn the SQLite errors of a Catalog method into a one-line IndexDamaged naming the file."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
