@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import resource
-import statistics
 import sys
 import tempfile
 import threading
@@ -199,4 +198,4 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-__all__ = ["add_parser", "statistics"]
+__all__ = ["add_parser"]

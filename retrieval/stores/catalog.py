@@ -89,23 +89,16 @@ class Catalog:
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise db_error(path, exc) from exc
+        if found != str(SCHEMA_VERSION):  # written by another version of newsbot: its tables may not be ours
+            self._db.close()
+            raise IndexDamaged(f"{path} has catalog schema {found}, this newsbot reads schema {SCHEMA_VERSION}", remedy="rebuild")
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
-
-    @_guarded
-    def get_meta(self, key: str) -> str | None:
-        """A value from the meta table."""
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
-
-    @_guarded
-    def set_meta(self, key: str, value: str) -> None:
-        """Store a value in the meta table."""
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     @_guarded
     def docs_for_paths(self, paths: Iterable[str]) -> dict[str, list[str]]:

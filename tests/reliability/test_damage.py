@@ -192,3 +192,15 @@ def test_sqlite_full_error_text_is_recognised():
     assert str(err) == "/d/catalog.sqlite3: the disk is full; free some space and run the command again"
     err = db_error(Path("/d/catalog.sqlite3"), sqlite3.OperationalError("attempt to write a readonly database"))
     assert str(err).startswith("/d/catalog.sqlite3 is read-only")
+
+
+def test_a_catalog_of_another_schema_version_is_refused_with_the_remedy(tmp_path):
+    path = tmp_path / "catalog.sqlite3"
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '999' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexDamaged, match=rf"^{path} has catalog schema 999, this newsbot reads schema \d+$") as err:
+        Catalog(path)
+    assert explain(err.value).endswith("; run `newsbot ingest --rebuild`")
