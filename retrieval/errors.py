@@ -59,3 +59,22 @@ class QueueFull(GenerationError):
 
 class InputError(NewsbotError):
     """A question that is blank or too long."""
+
+
+def one_line(exc: object) -> str:
+    """The first line of an exception's message, shortened (its type's name when it has none)."""
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def disk_problem(exc: BaseException) -> str | None:
+    """``"full"`` or ``"read-only"`` when a failed write says so (by errno or SQLite's wording), else None."""
+    import errno
+
+    text = f"{exc} {getattr(exc, 'strerror', '') or ''}".lower()
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "disk is full" in text or "no space" in text:
+        return "full"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in text or "read-only" in text or "permission" in text:
+        return "read-only"
+    return None

@@ -5,10 +5,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from retrieval.chunking import parent_id
+from retrieval.chunking import Chunk, parent_id
 from retrieval.fusion import dense_by_parent, fuse
 from retrieval.ports import Embedder, LexicalIndex, VectorStore
-from retrieval.stores.catalog import StoredChunk
 from retrieval.textnorm import clean_text
 
 DEFAULT_CANDIDATES = 40
@@ -19,7 +18,7 @@ VECTORS_PER_PASSAGE = 3  # a passage has its own vector and about two sub-chunk 
 class Hit:
     """A retrieved chunk with its fused score and the dense and lexical evidence behind it."""
 
-    chunk: StoredChunk
+    chunk: Chunk
     score: float
     dense: float | None
     lexical: float | None

@@ -11,7 +11,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from bot.core.ports import Usage
-from retrieval.stores.catalog import StoredChunk
+from retrieval.chunking import Chunk
 
 
 class FakeGenerator:
@@ -119,11 +119,11 @@ class MemoryStore:
 class MemoryLexicalIndex:
     """A lexical index in a dict: a chunk scores the number of query words it holds; records every query."""
 
-    def __init__(self, chunks: Sequence[StoredChunk] = ()) -> None:
+    def __init__(self, chunks: Sequence[Chunk] = ()) -> None:
         self.rows = {c.chunk_id: c for c in chunks}
         self.queries: list[tuple[str, int]] = []
 
-    def add(self, *chunks: StoredChunk) -> None:
+    def add(self, *chunks: Chunk) -> None:
         """Index more chunks."""
         self.rows.update((c.chunk_id, c) for c in chunks)
 
@@ -134,6 +134,6 @@ class MemoryLexicalIndex:
         scored = [(cid, float(len(words & set(re.findall(r"\w+", c.text.lower()))))) for cid, c in self.rows.items()]
         return sorted((x for x in scored if x[1] > 0), key=lambda x: (-x[1], x[0]))[:k]
 
-    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """The stored chunks with these ids."""
         return {cid: self.rows[cid] for cid in chunk_ids if cid in self.rows}

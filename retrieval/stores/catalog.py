@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from retrieval.chunking import Chunk, vector_ids
 from retrieval.documents import Document
-from retrieval.errors import IndexDamaged
+from retrieval.errors import IndexDamaged, disk_problem, one_line
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
 
@@ -39,13 +38,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 def db_error(path: Path, exc: sqlite3.Error) -> IndexDamaged:
     """A one-line IndexDamaged naming the file: disk full, read-only, or damaged (rebuild it)."""
     text = str(exc).lower()
-    if "disk is full" in text or "no space" in text:
+    problem = disk_problem(exc)
+    if problem == "full":
         return IndexDamaged(f"{path}: the disk is full; free some space and run the command again")
-    if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text:
+    if problem == "read-only" or "unable to open" in text:
         return IndexDamaged(f"{path} is read-only or cannot be opened; make it and its folder writable by this user", remedy="writable")
     if "locked" in text or "busy" in text:
         return IndexDamaged(f"{path} is locked by another process; stop it and run the command again")
-    return IndexDamaged(f"{path} is damaged ({str(exc).splitlines()[0][:160]})", remedy="rebuild")
+    return IndexDamaged(f"{path} is damaged ({one_line(exc)[:160]})", remedy="rebuild")
 
 
 def _guarded(method):
@@ -59,22 +59,6 @@ def _guarded(method):
             raise db_error(self.path, exc) from exc
 
     return wrapper
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as the catalog returns it, with its document's metadata."""
-
-    chunk_id: str
-    doc_id: str
-    title: str
-    text: str
-    position: int
-    start: int
-    end: int
-    url: str | None
-    source: str | None
-    date: str | None
 
 
 class Catalog:
@@ -199,7 +183,7 @@ class Catalog:
         return self._count_cache[1]
 
     @_guarded
-    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """Chunks with their document metadata, by id."""
         out = {}
         for cid in chunk_ids:
@@ -209,7 +193,7 @@ class Catalog:
                 (cid,),
             ).fetchone()
             if row:
-                out[cid] = StoredChunk(*row)
+                out[cid] = Chunk(*row[:7], url=row[7], source=row[8], date=row[9])
         return out
 
     @_guarded

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 from pathlib import Path
 from typing import Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from retrieval.errors import IndexDamaged
+from retrieval.errors import IndexDamaged, disk_problem, one_line
 
 COLLECTION = "newsbot"
 
@@ -185,25 +184,20 @@ def _server_error(url: str, exc: BaseException) -> IndexDamaged:
 
     if isinstance(exc, httpx.TransportError) or "could not connect" in str(exc).lower():
         return IndexDamaged(
-            f"cannot reach the Chroma server at {url} ({_one_line(exc)}); is `chroma run` running there?"
+            f"cannot reach the Chroma server at {url} ({one_line(exc)}); is `chroma run` running there?"
         )
-    return IndexDamaged(f"the Chroma server at {url} failed ({_one_line(exc)})")
+    return IndexDamaged(f"the Chroma server at {url} failed ({one_line(exc)})")
 
 
 def _local_error(path: Path | None, exc: BaseException) -> IndexDamaged:
     """A one-line IndexDamaged for the embedded store in ``path``: disk full, read-only, or damaged (rebuild it)."""
     where = f"the Chroma index {path}" if path else "the Chroma index"
-    text = f"{exc} {getattr(exc, 'strerror', '') or ''}".lower()
-    if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "no space left" in text:
+    text = str(exc).lower()
+    problem = disk_problem(exc)
+    if problem == "full":
         return IndexDamaged(f"{where}: the disk is full; free some space and run the command again")
-    if getattr(exc, "errno", None) in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in text or "read-only" in text:
+    if problem == "read-only":
         return IndexDamaged(f"{where} is read-only; make it writable by this user", remedy="writable")
     if path and "database" in text:
         where = f"the Chroma index {path / 'chroma.sqlite3'}"
-    return IndexDamaged(f"{where} is damaged ({_one_line(exc)})", remedy="rebuild")
-
-
-def _one_line(exc: BaseException) -> str:
-    """The first line of an exception's message."""
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return IndexDamaged(f"{where} is damaged ({one_line(exc)})", remedy="rebuild")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from retrieval.search import Searcher
-from retrieval.stores.catalog import StoredChunk
+from retrieval.chunking import Chunk
 from tests.fakes import FakeEmbedder, MemoryLexicalIndex, MemoryStore
 
 TEXTS = {
@@ -13,8 +13,8 @@ TEXTS = {
 }
 
 
-def _chunk(cid: str, text: str) -> StoredChunk:
-    return StoredChunk(cid, f"doc-{cid}", f"Titre {cid}", text, 0, 0, len(text), None, None, None)
+def _chunk(cid: str, text: str) -> Chunk:
+    return Chunk(cid, f"doc-{cid}", f"Titre {cid}", text, 0, 0, len(text))
 
 
 def _searcher():
