@@ -52,30 +52,39 @@ def _confirm(question: str) -> bool:
 
 
 def run_chat(settings: Settings, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
-    """Open the index (ingesting seeds/ when it is empty), load the model, and chat until /quit or end of input."""
-    from bot.resources import seeds_dir
-    from bot.app import build_answerer, load_generator, open_index
+    """Open the index, load the model, and chat until /quit or end of input."""
+    from bot.app import load_generator, open_index
 
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     interactive = stdin.isatty()
     index = open_index(settings)
     try:
-        if index.catalog.counts()[1] == 0 and seeds_dir().is_dir():
-            out.write(f"First run: indexing the seed articles in {seeds_dir()} …\n")
-            report = index.indexer.ingest([seeds_dir()])
-            out.write(f"{report.documents} articles, {report.chunks} passages.\n")
         notice = lambda msg: out.write(f"note: {msg}\n")  # noqa: E731
-        generator = load_generator(settings, interactive=interactive, confirm=_confirm if interactive else None, notice=notice)
-        answerer = build_answerer(settings, index, generator)
-        if interactive:
-            _setup_readline(str(settings.data_dir / "chat_history"))
-        docs, chunks = index.catalog.counts()
-        out.write(f"newsbot — {docs} articles, {chunks} passages, model {generator.name}. /help for help.\n")
-        out.flush()
-        return _loop(answerer, settings, stdin, out, interactive)
+        load = lambda: load_generator(settings, interactive=interactive, confirm=_confirm if interactive else None, notice=notice)  # noqa: E731
+        return chat(settings, index, load, stdin, out)
     finally:
         index.close()
+
+
+def chat(settings: Settings, index, load_generator, stdin: TextIO, out: TextIO) -> int:
+    """Chat over an open index (ingesting seeds/ when it is empty) with the generator ``load_generator()`` returns."""
+    from bot.app import build_answerer
+    from bot.resources import seeds_dir
+
+    interactive = stdin.isatty()
+    if index.catalog.counts()[1] == 0 and seeds_dir().is_dir():
+        out.write(f"First run: indexing the seed articles in {seeds_dir()} …\n")
+        report = index.indexer.ingest([seeds_dir()])
+        out.write(f"{report.documents} articles, {report.chunks} passages.\n")
+    generator = load_generator()
+    answerer = build_answerer(settings, index, generator)
+    if interactive:
+        _setup_readline(str(settings.data_dir / "chat_history"))
+    docs, chunks = index.catalog.counts()
+    out.write(f"newsbot — {docs} articles, {chunks} passages, model {generator.name}. /help for help.\n")
+    out.flush()
+    return _loop(answerer, settings, stdin, out, interactive)
 
 
 def _loop(answerer, settings: Settings, stdin: TextIO, out: TextIO, interactive: bool) -> int:

@@ -115,23 +115,32 @@ def test_invalid_utf8_is_skipped_by_name_and_the_rest_goes_in(fake_index, tmp_pa
     assert report.documents == 1
 
 
+BINARY = "looks like a binary file, not text"
+
+
 @pytest.mark.parametrize(
-    "content",
+    ("content", "reason"),
     [
-        os.urandom(4096),
-        b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8,
-        "Un article en UTF-16 avec un BOM.".encode("utf-16"),
-        b"\x1f\x8b\x08\x00" + bytes(500),  # gzip
+        ("Un article en UTF-16 avec un BOM.".encode("utf-16"), BINARY),  # caught by its NUL bytes
+        (b"\x1f\x8b\x08\x00" + bytes(500), BINARY),  # gzip: NULs
+        (bytes(range(1, 32)) * 100, BINARY),  # no NUL, decodes as Windows-1252: caught by its control characters
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8, "not valid UTF-8 text (byte 137)"),  # 0x81: neither UTF-8 nor 1252
     ],
-    ids=["random", "elf", "utf16", "gzip"],
+    ids=["utf16", "gzip", "controls", "elf"],
 )
-def test_binary_file_named_txt_is_skipped_as_binary(fake_index, tmp_path, content):
+def test_binary_file_named_txt_is_skipped_with_its_reason(fake_index, tmp_path, content, reason):
     article = tmp_path / "article.txt"
     article.write_bytes(content)
     report = fake_index.indexer.ingest([article])
-    assert report.documents == 0 and len(report.skipped) == 1
-    assert report.skipped[0][1] in ("looks like a binary file, not text", ) or "not valid UTF-8" in report.skipped[0][1]
+    assert report.documents == 0 and report.skipped == [(str(article), reason)]
     assert fake_index.store.count() == 0
+
+
+def test_random_bytes_named_txt_are_skipped(fake_index, tmp_path):
+    article = tmp_path / "article.txt"
+    article.write_bytes(os.urandom(4096))
+    report = fake_index.indexer.ingest([article])
+    assert report.documents == 0 and len(report.skipped) == 1 and fake_index.store.count() == 0
 
 
 @pytest.mark.slow
