@@ -175,5 +175,6 @@ def test_a_reader_that_leaves_early_stops_the_answer_and_the_worker_lives_on(ans
         if isinstance(event, Token):
             break  # as Ctrl-C in the chat: the private loop closes while the model is still writing
     time.sleep(0.1)  # the job notices the cancel at its next token, after the reader's loop has closed
+    assert all(t.is_alive() for t in answerer._worker._threads)  # else the next answer would wait forever
     done = list(answerer.answer_sync("Qui a fondé Scale AI ?"))[-1]
     assert done.answer == "Dix milliards [1]." and answerer.waiting() == 0
