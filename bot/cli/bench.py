@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import resource
-import statistics
 import sys
 import tempfile
 import threading
@@ -45,7 +44,7 @@ def _ttft(answerer, question: str) -> tuple[float, Done]:
     started = time.perf_counter()
     first = None
     done = None
-    for event in answerer.answer(question):
+    for event in answerer.answer_sync(question):
         if isinstance(event, Token) and first is None:
             first = (time.perf_counter() - started) * 1000
         if isinstance(event, Done):
@@ -98,7 +97,7 @@ async def _loop_lag(answerer, question: str, period_s: float = 0.01) -> float:
             lags.append(max(0.0, (time.perf_counter() - due) * 1000))
 
     task = asyncio.create_task(ticker())
-    async for _ in answerer.aanswer(question + " Réponds en détail."):
+    async for _ in answerer.answer(question + " Réponds en détail."):
         pass
     stop.set()
     await task
@@ -113,7 +112,7 @@ def ttft_during_refresh(answerer, index, articles: int = 12) -> dict:
 
     idle = sorted(_ttft(answerer, QUESTIONS[1])[0] for _ in range(3))[1]
     indexer = index.indexer
-    indexer.yield_while, indexer.batch = answerer.worker.busy, 8  # as bot/telegram/feeds.py sets them
+    indexer.yield_while, indexer.batch = answerer.busy, 8  # as bot/telegram/feeds.py sets them
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         folder = synthetic_articles(sorted(seeds_dir().glob("*.txt")), Path(tmp), articles, seed=7)
         worker = threading.Thread(target=indexer.ingest, args=([folder],), kwargs={"progress": False})
@@ -156,7 +155,7 @@ def run(settings: Settings, sizes: list[int], contexts: list[int], say, document
         say("bot: time to first token during a feed refresh …")
         result["bot"].update(ttft_during_refresh(answerer, index))
         prep = answerer.prepare(QUESTIONS[0])
-        answerer.worker.stop()
+        answerer.close()
         model_path = generator.path
         result["memory"] = {"rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                             "model_mb": round(model_path.stat().st_size / 1_048_576, 1)}
@@ -232,4 +231,4 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-__all__ = ["add_parser", "statistics"]
+__all__ = ["add_parser"]

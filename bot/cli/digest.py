@@ -39,7 +39,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                 elif isinstance(event, Done):
                     done = event
         finally:
-            answerer.worker.stop()
+            answerer.close()
     finally:
         index.close()
     if args.json:

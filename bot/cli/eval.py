@@ -14,6 +14,9 @@ from bot.settings import Settings
 from retrieval.errors import NewsbotError
 from retrieval.quality.dated import evaluate_dated, grouping, is_dated_set, load_dated
 from retrieval.quality.evaluate import contains_answer, evaluate, load_jsonl, load_squad
+from retrieval.fusion import DEFAULT_DENSE_WEIGHT
+from retrieval.quality.evaluate import HALVES, contains_answer, evaluate, half, load_jsonl, load_squad
+from retrieval.search import DEFAULT_CANDIDATES
 
 
 def add_parser(sub) -> None:
@@ -23,6 +26,9 @@ def add_parser(sub) -> None:
     p.add_argument("--k", default="1,3,5,10", help="cut-offs, comma-separated")
     p.add_argument("--limit", type=int, help="evaluate the first N questions only")
     p.add_argument("--articles", type=Path, nargs="+", help="for .jsonl: ingest these into a temporary index (default: the configured index)")
+    p.add_argument("--half", choices=HALVES, help="SQuAD: only the questions of one half of the articles (tune on one, check on the other)")
+    p.add_argument("--candidates", type=int, metavar="N", help=f"candidates from each ranker (default {DEFAULT_CANDIDATES})")
+    p.add_argument("--dense-weight", type=float, metavar="W", help=f"weight of the cosine in the fused score (default {DEFAULT_DENSE_WEIGHT})")
     p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer N questions with the model and check the gold answer is in the answer")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--now", metavar="ISO8601", help="ask the questions that carry no `now` of their own as if at this moment")
@@ -37,6 +43,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         ks = sorted({int(k) for k in args.k.split(",") if k.strip()})
     except ValueError:
         raise NewsbotError(f"--k {args.k}: expected numbers such as 1,3,5,10") from None
+    if args.candidates is not None and args.candidates < 1:
+        raise NewsbotError(f"--candidates {args.candidates}: expected a positive number")
+    if args.dense_weight is not None and not 0.0 <= args.dense_weight <= 1.0:
+        raise NewsbotError(f"--dense-weight {args.dense_weight:g}: expected a number from 0 to 1")
     say = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
         squad = args.dataset.suffix.lower() == ".json"
@@ -46,6 +56,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         try:
             if squad:
                 docs, questions = load_squad(args.dataset, args.limit)
+                questions = half(questions, args.half) if args.half else questions
                 say(f"indexing {len(docs)} paragraphs …")
                 index.indexer.add_documents(docs, progress=None if not args.json else False)
             else:
@@ -53,10 +64,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                     index.indexer.ingest(args.articles, progress=False)
                 if index.catalog.counts()[1] == 0:
                     raise NewsbotError("the index is empty: pass --articles FOLDER or run `newsbot ingest` first")
+            if args.candidates:
+                index.searcher.candidates = args.candidates
+            if args.dense_weight is not None:
+                index.searcher.dense_weight = args.dense_weight
+            if not squad:
                 if is_dated_set(args.dataset):  # questions asked at a moment: ranges, dated hits, story grouping
                     result = _dated(args, settings, index)
                     print(json.dumps(result, ensure_ascii=False) if args.json else dated_table(result))
                     return 0
+                if args.half:
+                    raise NewsbotError("--half splits SQuAD articles: it needs a .json dataset")
                 questions = load_jsonl(args.dataset, args.limit)
             say(f"searching {len(questions)} questions …")
             result = evaluate(index.searcher, questions, ks, answer_config(settings).abstain_threshold)
@@ -100,13 +118,13 @@ def _generate(settings: Settings, index, questions, say) -> dict:
     try:
         for i, q in enumerate(questions, 1):
             say(f"generating {i}/{len(questions)} …")
-            done = next(e for e in answerer.answer(q.question) if isinstance(e, Done))
+            done = next(e for e in answerer.answer_sync(q.question) if isinstance(e, Done))
             abstained += done.abstained
             found += contains_answer(done.answer, q.answers)
     finally:
-        answerer.worker.stop()
+        answerer.close()
     n = max(1, len(questions))
-    return {"model": answerer.worker.generator.name, "answered": len(questions), "answer_in_reply": round(found / n, 4), "abstained": abstained}
+    return {"model": answerer.generator.name, "answered": len(questions), "answer_in_reply": round(found / n, 4), "abstained": abstained}
 
 
 def table(r: dict, ks) -> str:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import hashlib
 import json
-import queue
 import threading
 import time
 from dataclasses import dataclass
 from typing import AsyncIterator, Iterator, Sequence
 
 from bot.core import dated, language
-from bot.core.events import Done, Queued, Retrieved, Source, Started, Token
+from bot.core.events import Cancel, Done, Failed, Generated, Queued, Retrieved, Source, Started, Token
+from bot.core.ports import Generator, Usage
 from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, cited, clean_answer
-from bot.core.ports import Usage
-from bot.core.worker import Failed, Finished, GenerationWorker, Job, Piece
+from bot.core.worker import GenerationWorker, Job
 from retrieval.dates.clock import Clock, SystemClock
 from retrieval.dates.expressions import TimeQuery, resolve, window
 from retrieval.errors import InputError
@@ -29,13 +29,15 @@ CACHE_SIZE = 256  # finished answers kept, keyed by the exact prompt
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    """The knobs of the loop, taken from Settings by the composition root."""
+    """The knobs of the loop; the composition root fills them from Settings, which holds the defaults (bot.app.answer_config)."""
 
-    top_k: int = 3
-    max_tokens: int = 384
-    max_question_chars: int = 2000
-    abstain_threshold: float = 0.0
-    timeout_s: float | None = 180.0
+    top_k: int
+    max_tokens: int
+    max_question_chars: int
+    abstain_threshold: float
+    timeout_s: float | None
+    queue_size: int
+    parallel: int = 1  # answers generated at once: one per server slot with a remote LLM, else one
 
 
 @dataclass
@@ -50,18 +52,31 @@ class Prepared:
 
 
 class Answerer:
-    """Answers questions from the index with the generation worker; never imports Telegram or llama.cpp."""
+    """Answers questions from the index through its own generation worker; never imports Telegram or llama.cpp."""
 
     def __init__(
-        self, searcher: Searcher, worker: GenerationWorker, templates: Templates, config: AnswerConfig, clock: Clock | None = None
+        self, searcher: Searcher, generator: Generator, templates: Templates, config: AnswerConfig, clock: Clock | None = None
     ) -> None:
         self.clock = clock or SystemClock()  # what 'today' and 'hier' mean (NEWSBOT_TIMEZONE, --now)
         self.searcher = searcher
-        self.worker = worker
+        self.generator = generator
         self.templates = templates
         self.config = config
+        self._worker = GenerationWorker(generator, max_queue=config.queue_size, workers=config.parallel)
         self._cache: collections.OrderedDict[str, tuple[str, int, int]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def waiting(self) -> int:
+        """Questions waiting for the model or being generated."""
+        return self._worker.waiting()
+
+    def busy(self) -> bool:
+        """Whether an answer is being generated or waits: background ingestion steps back while it is."""
+        return self._worker.busy()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop generation at the next token, turn away waiting questions ('restarting'), and end the worker threads."""
+        self._worker.stop(timeout=timeout)
 
     def check_question(self, question: str) -> str:
         """The cleaned question, or InputError when it is blank or too long."""
@@ -77,7 +92,7 @@ class Answerer:
         """Retrieve and build the prompt (blocking work), or the abstention when no passage is relevant enough."""
         started = time.perf_counter()
         question = self.check_question(question)
-        self.worker.check_room()  # a full queue says busy before any retrieval time is spent
+        self._worker.check_room()  # a full queue says busy before any retrieval time is spent
         now, lang = self.clock.now(), language.detect(question)
         when = resolve(self.search_query(question, history), now)  # 'hier' becomes a range and leaves the searched text
         hits = self.searcher.search(when.text, self.config.top_k, within=window(when, now), recency=when.recency)
@@ -88,9 +103,9 @@ class Answerer:
             return self._abstain(question, hits, retrieve_ms)
         hits = dated.oldest_first(hits)
         passages = [PromptPassage(i, h.chunk.title, h.chunk.text, dated.origin(h.chunk, lang, now.tzinfo)) for i, h in enumerate(hits, 1)]
-        budget = self.worker.generator.n_ctx - self.config.max_tokens
+        budget = self.generator.n_ctx - self.config.max_tokens
         messages, kept = build_messages(
-            self.templates, question, passages, history, self.worker.generator.count_tokens, budget, dated.today(now, lang)
+            self.templates, question, passages, history, self.generator.count_tokens, budget, dated.today(now, lang)
         )
         sources = [_source(hits[p.n - 1], p, lang, now.tzinfo) for p in kept]
         return Prepared(question, messages, sources, retrieve_ms, started)
@@ -113,8 +128,8 @@ class Answerer:
         timings = _timings(retrieve_ms, None, retrieve_ms, 0, 0)
         return Done(question, text, [], abstained=True, timings=timings)
 
-    def finish(self, prep: Prepared, text: str, end: Finished) -> Done:
-        """The Done event: citations to passages that were not in the prompt and foreign links removed."""
+    def _finish(self, prep: Prepared, text: str, end: Generated) -> Done:
+        """The one place a generated text becomes the final Done: citations to passages not in the prompt and foreign links removed."""
         # Links may come only from the cited sources' URLs, @-names also from their passages.
         shown = [s for s in prep.sources if s.n in (set(cited(text)) or {s.n for s in prep.sources})]
         answer = clean_answer(text, len(prep.sources), [s.url for s in shown if s.url], [s.text for s in shown])
@@ -125,7 +140,7 @@ class Answerer:
 
     def _key(self, prep: Prepared) -> str:
         """The cache key: the model, the answer budget and the exact prompt, so no answer is served for other passages."""
-        raw = json.dumps([self.worker.generator.name, self.config.max_tokens, prep.messages], ensure_ascii=False)
+        raw = json.dumps([self.generator.name, self.config.max_tokens, prep.messages], ensure_ascii=False)
         return hashlib.sha256(raw.encode()).hexdigest()
 
     def _cached(self, prep: Prepared) -> list[object] | None:
@@ -138,10 +153,10 @@ class Answerer:
             return None
         text, prompt_tokens, completion_tokens = hit
         first = (time.perf_counter() - prep.started) * 1000
-        end = Finished(Usage(prompt_tokens, completion_tokens), first - prep.retrieve_ms, cancelled=False)
-        return [Started(), Token(text), self.finish(prep, text, end)]
+        end = Generated(Usage(prompt_tokens, completion_tokens), first - prep.retrieve_ms, cancelled=False)
+        return [Started(), Token(text), self._finish(prep, text, end)]
 
-    def _remember(self, prep: Prepared, text: str, end: Finished) -> None:
+    def _remember(self, prep: Prepared, text: str, end: Generated) -> None:
         """Keep a complete answer for the same prompt asked again."""
         if end.cancelled or not text.strip():
             return
@@ -150,32 +165,19 @@ class Answerer:
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
 
-    def answer(self, question: str, history: Sequence[Turn] = (), cancel: threading.Event | None = None) -> Iterator[object]:
-        """Answer synchronously (the CLI): yields Retrieved, Queued, Started, Token… and Done."""
-        prep = self.prepare(question, history)
-        if isinstance(prep, Done):
-            yield prep
-            return
-        yield Retrieved(prep.sources)
-        cached = self._cached(prep)
-        if cached:
-            yield from cached
-            return
-        inbox: queue.Queue = queue.Queue()
-        job = self._submit(prep, inbox.put, cancel)
-        parts: list[str] = []
-        try:
-            while True:
-                if (out := self._translate(prep, inbox.get(), parts)) is not None:
-                    yield out
-                    if isinstance(out, Done):
-                        return
-        finally:
-            self.worker.cancel(job)  # a consumer that stops early stops the generation too
+    async def answer(self, question: str, history: Sequence[Turn] = (), cancel: Cancel | None = None) -> AsyncIterator[object]:
+        """The one answer path: yields Retrieved, Queued…, Started, Token… and Done; retrieval runs in a thread, generation in the worker.
 
-    async def aanswer(self, question: str, history: Sequence[Turn] = (), cancel: threading.Event | None = None) -> AsyncIterator[object]:
-        """Answer without blocking the event loop (Telegram): retrieval runs in a thread, generation in the worker."""
+        Setting ``cancel`` stops the answer (a queued one at once, a running one at the next token) and ends it with a
+        cancelled Done; a consumer that stops reading early cancels it too.
+        """
         prep = await asyncio.to_thread(self.prepare, question, history)
+        async with contextlib.aclosing(self.run(prep, cancel)) as events:
+            async for event in events:
+                yield event
+
+    async def run(self, prep: Prepared | Done, cancel: Cancel | None = None) -> AsyncIterator[object]:
+        """Generate from a prepared prompt (a question's, or the digest's) through the worker; a Done is passed on as is."""
         if isinstance(prep, Done):
             yield prep
             return
@@ -187,33 +189,67 @@ class Answerer:
             return
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue = asyncio.Queue()
-        job = self._submit(prep, lambda event: loop.call_soon_threadsafe(inbox.put_nowait, event), cancel)
+
+        def deliver(event: object) -> None:
+            """Hand a worker event to this loop; once a reader that left early has closed its loop, nobody listens."""
+            try:
+                loop.call_soon_threadsafe(inbox.put_nowait, event)
+            except RuntimeError:  # the loop is closed (answer_sync after Ctrl-C): the job ends at its next token
+                pass
+
+        job = Job(prep.messages, self.config.max_tokens, deliver, cancel or Cancel(), self.config.timeout_s)
+        self._worker.submit(job)
         parts: list[str] = []
+        ended = False
         try:
             while True:
-                if (out := self._translate(prep, await inbox.get(), parts)) is not None:
-                    yield out
-                    if isinstance(out, Done):
-                        return
+                event = await inbox.get()
+                if isinstance(event, (Failed, Generated)):
+                    ended = True
+                if isinstance(event, Failed):
+                    raise event.error
+                if isinstance(event, Generated):
+                    self._remember(prep, "".join(parts), event)
+                    yield self._finish(prep, "".join(parts), event)
+                    return
+                if isinstance(event, Token):
+                    parts.append(event.text)
+                yield event
         finally:
-            self.worker.cancel(job)
+            if not ended:  # a consumer that stops early (a cancelled task) stops the generation too
+                job.cancel.set()
 
-    def _submit(self, prep: Prepared, sink, cancel: threading.Event | None) -> Job:
-        """Queue the prepared prompt on the generation worker."""
-        job = Job(prep.messages, self.config.max_tokens, sink, cancel or threading.Event(), self.config.timeout_s)
-        return self.worker.submit(job)
+    def answer_sync(self, question: str, history: Sequence[Turn] = (), cancel: Cancel | None = None) -> Iterator[object]:
+        """The same path for callers without an event loop (the CLI, eval): a private loop runs it, events arrive as they come.
 
-    def _translate(self, prep: Prepared, event: object, parts: list[str]) -> object | None:
-        """A worker event as the front ends see it (Token, Queued, Started, or the final Done); raise on failure."""
-        if isinstance(event, Piece):
-            parts.append(event.text)
-            return Token(event.text)
-        if isinstance(event, Finished):
-            self._remember(prep, "".join(parts), event)
-            return self.finish(prep, "".join(parts), event)
-        if isinstance(event, Failed):
-            raise event.error
-        return event
+        Stopping the iteration (Ctrl-C included) sets ``cancel`` and lets the answer end before returning.
+        """
+        cancel = cancel or Cancel()
+        return self.sync(self.answer(question, history, cancel), cancel)
+
+    @staticmethod
+    def sync(events: AsyncIterator[object], cancel: Cancel) -> Iterator[object]:
+        """Drive an async stream of answer events (``answer``, the digest) on a private loop, for callers without one."""
+        loop = asyncio.new_event_loop()
+        step: asyncio.Future | None = None
+        completed = False
+        try:
+            while True:
+                step = loop.create_task(events.__anext__())
+                try:
+                    yield loop.run_until_complete(step)
+                except StopAsyncIteration:
+                    completed = True
+                    return
+        finally:
+            if not completed:
+                cancel.set()
+            if step is not None and not step.done():  # interrupted while waiting: let the cancelled answer end
+                step.cancel()
+                loop.run_until_complete(asyncio.gather(step, return_exceptions=True))
+            loop.run_until_complete(events.aclose())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
 
 
 def check_question(question: str, limit: int) -> str:
@@ -248,4 +284,4 @@ def _timings(retrieve_ms: float, first_ms: float | None, total_ms: float, prompt
     }
 
 
-__all__ = ["Answerer", "AnswerConfig", "Prepared", "Queued", "Started"]
+__all__ = ["Answerer", "AnswerConfig", "Cancel", "Prepared", "Queued", "Started"]

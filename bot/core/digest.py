@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import queue
+import contextlib
 import re
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import AsyncIterator, Iterator
 
 from bot.core import dated
 from bot.core.answer import Answerer, Prepared
-from bot.core.events import Done, Token
+from bot.core.events import Cancel, Done
 from bot.core.prompting import PromptPassage, build_messages
-from bot.core.worker import Failed, Finished, Job, Piece
 from retrieval.dates.expressions import DateRange
 from retrieval.errors import InputError
 from retrieval.search import Hit
@@ -47,9 +45,9 @@ def prepare(answerer: Answerer, since: timedelta, lang: str) -> Prepared | Done:
         return Done(task, NOTHING[lang].format(range=rng.phrase(lang)), [], abstained=True)
     hits = [Hit(s.lead, 1.0, None, None, s.also) for s in stories]
     passages = [PromptPassage(i, h.chunk.title, h.chunk.text, dated.origin(h.chunk, lang, now.tzinfo)) for i, h in enumerate(hits, 1)]
-    budget = answerer.worker.generator.n_ctx - answerer.config.max_tokens
+    budget = answerer.generator.n_ctx - answerer.config.max_tokens
     messages, kept = build_messages(
-        answerer.templates, task, passages, (), answerer.worker.generator.count_tokens, budget, dated.today(now, lang)
+        answerer.templates, task, passages, (), answerer.generator.count_tokens, budget, dated.today(now, lang)
     )
     from bot.core.answer import _source
 
@@ -57,63 +55,18 @@ def prepare(answerer: Answerer, since: timedelta, lang: str) -> Prepared | Done:
     return Prepared(task, messages, sources, (time.perf_counter() - started) * 1000, started)
 
 
-def _event(answerer: Answerer, prep: Prepared, event: object, parts: list[str]) -> object | None:
-    """A worker event as the front ends see it: Token, Queued or Started, then the final Done; raise on failure."""
-    if isinstance(event, Piece):
-        parts.append(event.text)
-        return Token(event.text)
-    if isinstance(event, Finished):
-        return answerer.finish(prep, "".join(parts), event)
-    if isinstance(event, Failed):
-        raise event.error
-    return event
-
-
-def _job(answerer: Answerer, prep: Prepared, sink, cancel: threading.Event | None) -> Job:
-    """Queue the digest on the answer loop's worker, behind the questions already waiting."""
-    job = Job(prep.messages, answerer.config.max_tokens, sink, cancel or threading.Event(), answerer.config.timeout_s)
-    return answerer.worker.submit(job)
-
-
-def digest(answerer: Answerer, since: timedelta, lang: str, cancel: threading.Event | None = None) -> Iterator[object]:
-    """The digest's events (Started, Token… then Done), generated synchronously (the CLI)."""
-    prep = prepare(answerer, since, lang)
-    if isinstance(prep, Done):
-        yield prep
-        return
-    inbox: queue.Queue = queue.Queue()
-    job = _job(answerer, prep, inbox.put, cancel)
-    parts: list[str] = []
-    try:
-        while True:
-            out = _event(answerer, prep, inbox.get(), parts)
-            if out is not None:
-                yield out
-                if isinstance(out, Done):
-                    return
-    finally:
-        answerer.worker.cancel(job)
-
-
-async def adigest(answerer: Answerer, since: timedelta, lang: str, cancel: threading.Event | None = None) -> AsyncIterator[object]:
-    """The digest's events without blocking the event loop (Telegram)."""
+async def adigest(answerer: Answerer, since: timedelta, lang: str, cancel: Cancel | None = None) -> AsyncIterator[object]:
+    """The digest's events (Retrieved, Queued…, Started, Token… then Done) through the answer loop's one path and queue."""
     prep = await asyncio.to_thread(prepare, answerer, since, lang)
-    if isinstance(prep, Done):
-        yield prep
-        return
-    loop = asyncio.get_running_loop()
-    inbox: asyncio.Queue = asyncio.Queue()
-    job = _job(answerer, prep, lambda event: loop.call_soon_threadsafe(inbox.put_nowait, event), cancel)
-    parts: list[str] = []
-    try:
-        while True:
-            out = _event(answerer, prep, await inbox.get(), parts)
-            if out is not None:
-                yield out
-                if isinstance(out, Done):
-                    return
-    finally:
-        answerer.worker.cancel(job)
+    async with contextlib.aclosing(answerer.run(prep, cancel)) as events:
+        async for event in events:
+            yield event
+
+
+def digest(answerer: Answerer, since: timedelta, lang: str, cancel: Cancel | None = None) -> Iterator[object]:
+    """The same events for the CLI, which has no event loop."""
+    cancel = cancel or Cancel()
+    return answerer.sync(adigest(answerer, since, lang, cancel), cancel)
 
 
 def next_run(now: datetime, hhmm: str) -> datetime:

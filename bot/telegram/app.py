@@ -41,7 +41,6 @@ def build_services(settings: Settings, answerer: Answerer, catalog: Catalog, ind
     """The handlers' collaborators; the conversation store lives in the data directory."""
     data_dir = settings.data_dir.expanduser()
     private_dir(data_dir)
-    answerer.worker.max_queue = settings.queue_size
     return Services(
         settings=settings,
         answerer=answerer,
@@ -98,7 +97,7 @@ async def _post_init(app: Application) -> None:
 
 
 async def _post_shutdown(app: Application) -> None:
-    """Stop the worker thread and close the conversation store."""
+    """Close the health server and the conversation store; the answer loop is closed by whoever built it."""
     services: Services = app.bot_data["services"]
     if digests := app.bot_data.pop("digests", None):
         digests.cancel()
@@ -106,7 +105,6 @@ async def _post_shutdown(app: Application) -> None:
     if health := app.bot_data.pop("health", None):
         health.close()
         await health.wait_closed()
-    services.answerer.worker.stop(timeout=3.0)
     services.history.close()
 
 

@@ -9,8 +9,7 @@ from telegram import Update
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.core.worker import QueueFull
-from retrieval.errors import GenerationError, InputError, NewsbotError
+from retrieval.errors import GenerationError, InputError, NewsbotError, QueueFull
 
 log = logging.getLogger(__name__)
 

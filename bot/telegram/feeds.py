@@ -32,7 +32,7 @@ def start_sources(app: Application) -> None:
     inbox.path.mkdir(parents=True, exist_ok=True)
     sources = Sources(svc.indexer, Fetcher(settings.fetch_config()), FeedStore(data_dir / FEEDS_FILE), inbox,
                       settings.feed_interval_min * 60)
-    svc.indexer.yield_while = svc.answerer.worker.busy  # questions go first
+    svc.indexer.yield_while = svc.answerer.busy  # questions go first
     svc.indexer.batch = BACKGROUND_BATCH
     app.bot_data["sources"] = sources
     mark_bot(inbox.path)

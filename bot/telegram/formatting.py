@@ -10,7 +10,7 @@ import regex
 
 from bot.core.dated import ALSO
 from bot.core.events import Done, Source
-from bot.cli.render import quote
+from bot.core.text import quote
 from retrieval.documents import safe_url
 
 LIMIT = 4096  # Telegram's message limit, counted here in UTF-16 code units of the HTML, which is never less than Telegram's count

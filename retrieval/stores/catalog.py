@@ -13,7 +13,7 @@ from retrieval.chunking import Chunk, vector_ids
 from retrieval.dates.backfill import backfill
 from retrieval.dates.extract import publication
 from retrieval.documents import INGESTED, PUBLISHED, Document, now_iso
-from retrieval.errors import IndexError_
+from retrieval.errors import IndexDamaged, disk_problem, one_line
 from retrieval.stores.migrate import migrate
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
@@ -53,21 +53,22 @@ CREATE TABLE IF NOT EXISTS story_bands (band INTEGER NOT NULL, key INTEGER NOT N
 CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands(band, key);
 """
 
-def db_error(path: Path, exc: sqlite3.Error) -> IndexError_:
-    """A one-line IndexError_ naming the file: disk full, read-only, or damaged (rebuild it)."""
+
+def db_error(path: Path, exc: sqlite3.Error) -> IndexDamaged:
+    """A one-line IndexDamaged naming the file: disk full, read-only, or damaged (rebuild it)."""
     text = str(exc).lower()
-    if "disk is full" in text or "no space" in text:
-        return IndexError_(f"{path}: the disk is full; free some space and run the command again")
-    if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text:
-        return IndexError_(f"{path} is read-only or cannot be opened; make it and its folder writable by this user, "
-                           "or set NEWSBOT_DATA_DIR to a writable folder")
+    problem = disk_problem(exc)
+    if problem == "full":
+        return IndexDamaged(f"{path}: the disk is full; free some space and run the command again")
+    if problem == "read-only" or "unable to open" in text:
+        return IndexDamaged(f"{path} is read-only or cannot be opened; make it and its folder writable by this user", remedy="writable")
     if "locked" in text or "busy" in text:
-        return IndexError_(f"{path} is locked by another process; stop it and run the command again")
-    return IndexError_(f"{path} is damaged ({str(exc).splitlines()[0][:160]}); run `newsbot ingest --rebuild`")
+        return IndexDamaged(f"{path} is locked by another process; stop it and run the command again")
+    return IndexDamaged(f"{path} is damaged ({one_line(exc)[:160]})", remedy="rebuild")
 
 
 def _guarded(method):
-    """Turn the SQLite errors of a Catalog method into a one-line IndexError_ naming the file.
+    """Turn the SQLite errors of a Catalog method into a one-line IndexDamaged naming the file.
 
     A failed statement is called damage only when SQLite's own check of the file agrees: a refused write
     (a constraint, a bug of ours) must never send the user to `--rebuild` for nothing.
@@ -80,7 +81,7 @@ def _guarded(method):
         except sqlite3.Error as exc:
             err = db_error(self.path, exc)
             if str(err).startswith(f"{self.path} is damaged") and self._sound():
-                err = IndexError_(f"{self.path} refused an operation ({str(exc).splitlines()[0][:160]}); "
+                err = IndexDamaged(f"{self.path} refused an operation ({str(exc).splitlines()[0][:160]}); "
                                   "the file itself checks out and nothing was lost")
             raise err from exc
 
@@ -135,17 +136,6 @@ class Catalog:
     def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
         """Rows of a read query (the timeline and story modules use it)."""
         return self._db.execute(sql, params).fetchall()
-
-    @_guarded
-    def get_meta(self, key: str) -> str | None:
-        """A value from the meta table."""
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
-
-    @_guarded
-    def set_meta(self, key: str, value: str) -> None:
-        """Store a value in the meta table."""
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     @_guarded
     def docs_for_paths(self, paths: Iterable[str]) -> dict[str, list[str]]:
@@ -285,7 +275,7 @@ class Catalog:
         return self._count_cache[1]
 
     @_guarded
-    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """Chunks with their document metadata, by id."""
         out = {}
         for cid in chunk_ids:

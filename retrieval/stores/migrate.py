@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from retrieval.errors import IndexError_
+from retrieval.errors import IndexDamaged
 
 MIGRATE_TO_2 = [
     "ALTER TABLE documents RENAME COLUMN date TO published_at",
@@ -24,8 +24,8 @@ def migrate(db: sqlite3.Connection, path: Path, target: int) -> None:
     row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
     version = int(row[0]) if row else target
     if version > target:
-        raise IndexError_(f"{path} was written by a newer newsbot (catalog schema {version}); "
-                          "upgrade newsbot or run `newsbot ingest --rebuild`")
+        raise IndexDamaged(f"{path} was written by a newer newsbot (catalog schema {version}); upgrade newsbot or rebuild it",
+                           remedy="rebuild")
     if version == target:
         return
     db.execute("BEGIN IMMEDIATE")

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.answer import AnswerConfig, Answerer
+from bot.core.answer import Answerer
 from bot.core.events import Done
-from bot.core.prompting import Templates
-from bot.core.worker import GenerationWorker
+from tests.conftest import make_answerer
 from retrieval.dates.clock import FixedClock
 from tests.fakes import FakeGenerator
 
@@ -20,27 +19,27 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture
-def make(fake_index):
+def make(settings, fake_index):
     """An answer loop over the dated corpus whose clock is frozen at the moment given."""
     fake_index.indexer.ingest([DATED], progress=False)
     workers = []
 
     def build(at: datetime, generator: FakeGenerator | None = None) -> Answerer:
-        worker = GenerationWorker(generator or FakeGenerator())
-        workers.append(worker)
-        return Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3), FixedClock(at))
+        answerer = make_answerer(settings, fake_index.searcher, generator or FakeGenerator(), FixedClock(at), top_k=3, abstain_threshold=0.0)
+        workers.append(answerer)
+        return answerer
 
     yield build
-    for w in workers:
-        w.stop()
+    for answerer in workers:
+        answerer.close()
 
 
 def test_an_empty_range_abstains_in_the_questions_language_naming_the_newest(make):
     """Nothing from 2023: no model call; the reply names the range and the newest article on the subject with its date."""
     gen = FakeGenerator()
     answerer = make(datetime(2025, 6, 20, 9, tzinfo=PARIS), gen)
-    (fr,) = list(answerer.answer("Qu'a annoncé Mistral AI en 2023 ?"))
-    (en,) = list(answerer.answer("What did Mistral AI announce in 2023?"))
+    (fr,) = list(answerer.answer_sync("Qu'a annoncé Mistral AI en 2023 ?"))
+    (en,) = list(answerer.answer_sync("What did Mistral AI announce in 2023?"))
     assert isinstance(fr, Done) and fr.abstained and not gen.history
     assert fr.answer.startswith("Aucun article publié du 1er janvier 2023 au 31 décembre 2023 n'en parle.")
     assert "Mistral AI et Nvidia lancent Mistral Compute" in fr.answer and "11 juin 2025" in fr.answer
@@ -52,7 +51,7 @@ def test_passages_carry_source_and_date_oldest_first_and_today_is_in_the_user_me
     """'Les Échos · 5 juin 2025' beside each passage, laid out oldest to newest; today's date stated for the model."""
     gen = FakeGenerator()
     answerer = make(datetime(2025, 6, 20, 9, tzinfo=PARIS), gen)
-    done = list(answerer.answer("Qu'a décidé la BCE sur ses taux ?"))[-1]
+    done = list(answerer.answer_sync("Qu'a décidé la BCE sur ses taux ?"))[-1]
     user = gen.history[-1][-1]["content"]
     assert "vendredi 20 juin 2025" in user
     dates = [s.published_at for s in done.sources]
@@ -68,7 +67,7 @@ def test_the_system_prompt_is_byte_identical_whatever_the_date(make):
     systems, users = set(), set()
     for at in (datetime(2025, 6, 9, 8, tzinfo=PARIS), datetime(2025, 12, 31, 23, tzinfo=PARIS)):
         gen = FakeGenerator()
-        list(make(at, gen).answer("Que s'est-il passé avec Scale AI ?"))
+        list(make(at, gen).answer_sync("Que s'est-il passé avec Scale AI ?"))
         systems.add(gen.history[-1][0]["content"])
         users.add(gen.history[-1][-1]["content"])
     assert len(systems) == 1 and len(users) == 2
@@ -78,6 +77,6 @@ def test_the_system_prompt_is_byte_identical_whatever_the_date(make):
 def test_yesterday_is_resolved_in_code(make):
     """'hier' asked on June 11 brings the June 10 stories only, and the word is not searched."""
     gen = FakeGenerator()
-    done = list(make(datetime(2025, 6, 11, 9, tzinfo=PARIS), gen).answer("Que s'est-il passé hier avec Scale AI ?"))[-1]
+    done = list(make(datetime(2025, 6, 11, 9, tzinfo=PARIS), gen).answer_sync("Que s'est-il passé hier avec Scale AI ?"))[-1]
     assert done.sources and all(s.published_at.startswith("2025-06-10") for s in done.sources)
     assert any(s.also_in for s in done.sources)  # the syndicated copies are named, not repeated

@@ -5,7 +5,9 @@ import time
 
 import pytest
 
-from bot.core.worker import Failed, GenerationWorker, Job, Piece, QueueFull
+from bot.core.events import Failed, Token
+from bot.core.worker import GenerationWorker, Job
+from retrieval.errors import QueueFull
 from tests.core.test_worker import _drain
 from tests.fakes import FakeGenerator
 
@@ -23,7 +25,7 @@ def test_the_time_limit_holds_while_no_token_comes():
     assert took < 2.0  # told at the limit, not when the model finally speaks (10 s here)
     gen.release.set()
     time.sleep(0.2)
-    assert box.empty() or all(not isinstance(e, (Failed, Piece)) for e in list(box.queue))  # nothing after the end
+    assert box.empty() or all(not isinstance(e, (Failed, Token)) for e in list(box.queue))  # nothing after the end
     worker.stop()
 
 
@@ -42,18 +44,16 @@ def test_a_question_waits_in_the_queue_no_longer_than_the_bound():
     worker.stop()
 
 
-def test_a_full_queue_says_busy_before_retrieving(fake_index, fake_generator):
-    from bot.core.answer import AnswerConfig, Answerer
-    from bot.core.prompting import Templates
-    from tests.conftest import SEEDS
+def test_a_full_queue_says_busy_before_retrieving(settings, fake_index, fake_generator):
+    from tests.conftest import SEEDS, make_answerer
 
     fake_index.indexer.ingest([SEEDS])
     fake_generator.release.clear()
-    worker = GenerationWorker(fake_generator, max_queue=1)
     searched = []
     search = fake_index.searcher.search
     fake_index.searcher.search = lambda *a, **k: searched.append(a) or search(*a, **k)  # counts, then searches
-    answerer = Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(abstain_threshold=0.0))
+    answerer = make_answerer(settings, fake_index.searcher, fake_generator, queue_size=1, abstain_threshold=0.0)
+    worker = answerer._worker  # the test fills the answerer's own queue directly
     try:
         worker.submit(Job([{"role": "user", "content": "q"}], 50, queue.Queue().put))
         fake_generator.started.wait(2)
@@ -63,4 +63,4 @@ def test_a_full_queue_says_busy_before_retrieving(fake_index, fake_generator):
         assert searched == []
     finally:
         fake_generator.release.set()
-        worker.stop()
+        answerer.close()

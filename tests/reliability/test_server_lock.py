@@ -7,7 +7,7 @@ import pytest
 from bot.app import open_index
 from bot.cli.main import _wipe_index
 from bot.settings import Settings
-from retrieval.errors import IndexError_, LockedError
+from retrieval.errors import IndexDamaged, LockedError
 from tests.conftest import SEEDS
 from tests.fakes import FakeEmbedder, MemoryStore
 from tests.servers import chroma_server  # noqa: F401  (fixture)
@@ -40,7 +40,7 @@ def test_rebuild_is_refused_then_allowed_once_the_bot_stops(tmp_path):
     with pytest.raises(LockedError):
         _wipe_index(settings)
     bot.close()
-    with pytest.raises(IndexError_, match="127.0.0.1:9"):  # now it gets as far as the server (dead here)
+    with pytest.raises(IndexDamaged, match="127.0.0.1:9"):  # now it gets as far as the server (dead here)
         _wipe_index(settings)
 
 
@@ -52,7 +52,7 @@ def test_rebuild_drops_the_servers_collection_so_an_embedder_change_is_repaired(
     old = ChromaStore.http(chroma_server.url, {}, "old-embedder", 8)
     old.upsert(["a"], __import__("numpy").ones((1, 8), dtype="float32"))
     old.close()
-    with pytest.raises(IndexError_, match="built with embedder 'old-embedder'"):
+    with pytest.raises(IndexDamaged, match="built with embedder 'old-embedder'"):
         ChromaStore.http(chroma_server.url, {}, "new-embedder", 16)
     _wipe_index(settings)
     new = ChromaStore.http(chroma_server.url, {}, "new-embedder", 16)

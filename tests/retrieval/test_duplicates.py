@@ -1,6 +1,7 @@
 """The same article twice (two files, two JSONL records, a copy of the seed file) is stored once, with every origin."""
 
 import json
+import sqlite3
 import shutil
 
 import pytest
@@ -77,26 +78,31 @@ def test_a_v1_catalog_is_migrated_in_place(tmp_path):
     db.commit()
     db.close()
     catalog = Catalog(path)
-    assert catalog.get_meta("schema") == "2"
+    assert catalog.rows("SELECT value FROM meta WHERE key = 'schema'") == [("2",)]
     assert catalog.docs_for_paths(["/x/a.txt"]) == {"/x/a.txt": ["d1"]}
     assert catalog.origins("d1") == [("/x/a.txt", "a.txt")]
     catalog.close()
 
 
 def test_a_catalog_from_a_newer_newsbot_is_refused_with_a_remedy(tmp_path):
-    from retrieval.errors import IndexError_
+    from retrieval.errors import IndexDamaged
 
     path = tmp_path / "catalog.sqlite3"
-    Catalog(path).set_meta("schema", "99")
-    with pytest.raises(IndexError_, match="newer newsbot .* `newsbot ingest --rebuild`"):
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexDamaged, match="newer newsbot") as refused:
         Catalog(path)
+    assert refused.value.remedy == "rebuild"  # the CLI and Telegram edges turn it into `newsbot ingest --rebuild`
 
 
 def test_a_refused_write_is_not_called_damage(tmp_path):
-    from retrieval.errors import IndexError_
+    from retrieval.errors import IndexDamaged
 
     catalog = Catalog(tmp_path / "catalog.sqlite3")
-    with pytest.raises(IndexError_) as caught:
+    with pytest.raises(IndexDamaged) as caught:
         catalog.add([Document(title=None, text="x", path="/x")], [])  # NOT NULL, refused by SQLite in a sound file
     assert "damaged" not in str(caught.value) and "nothing was lost" in str(caught.value)
 
@@ -120,12 +126,12 @@ def test_ingest_json_prints_its_object_when_it_fails(settings, monkeypatch, caps
 def test_a_refused_chroma_batch_is_not_reported_as_damage(tmp_path):
     import numpy as np
 
-    from retrieval.errors import IndexError_
+    from retrieval.errors import IndexDamaged
     from retrieval.stores.chroma import ChromaStore
 
     store = ChromaStore.persistent(tmp_path / "chroma", "fake", 4)
     try:
-        with pytest.raises(IndexError_) as caught:
+        with pytest.raises(IndexDamaged) as caught:
             store.upsert(["a", "a"], np.ones((2, 4), dtype=np.float32))
         assert "damaged" not in str(caught.value) and "nothing was lost" in str(caught.value)
         store.upsert(["a"], np.ones((1, 4), dtype=np.float32))

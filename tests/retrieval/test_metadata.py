@@ -19,7 +19,7 @@ def _ask(answerer, fake_index, tmp_path, records):
     path = tmp_path / "wire.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
     fake_index.indexer.ingest([path])
-    return list(answerer.answer("grève des contrôleurs aériens"))[-1]
+    return list(answerer.answer_sync("grève des contrôleurs aériens"))[-1]
 
 
 def test_sources_carry_published_at_author_url_and_source(answerer, fake_index, tmp_path):
@@ -46,5 +46,5 @@ def test_an_undated_article_is_dated_when_added_and_marked_so(answerer, fake_ind
     assert "ajouté le " in top.origin()  # marked as the day it was added (a French question), not as a publication date
     first = top.published_at
     fake_index.indexer.ingest([tmp_path / "wire.jsonl"])  # a re-read keeps the date the article was first stored
-    again = list(answerer.answer("grève des contrôleurs aériens"))[-1].sources[0]
+    again = list(answerer.answer_sync("grève des contrôleurs aériens"))[-1].sources[0]
     assert again.published_at == first

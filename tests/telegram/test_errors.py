@@ -5,16 +5,15 @@ import logging
 import pytest
 from telegram.error import BadRequest, NetworkError
 
-from bot.core.worker import QueueFull
 from bot.telegram.errors import INTERNAL, user_text
-from retrieval.errors import GenerationError, IndexError_, InputError, LockedError
+from retrieval.errors import GenerationError, IndexDamaged, InputError, LockedError, QueueFull
 from tests.fake_telegram import message, until
 from tests.telegram.test_bot import ALICE, QUESTION, bot, make_settings, ptb_timedelta, tg  # noqa: F401  (fixtures)
 
 LEAKY = [
     GenerationError("the LLM server at http://10.0.0.5:8080/v1 is not answering (ConnectError: refused)"),
     GenerationError("generation failed (RuntimeError)"),
-    IndexError_("/var/lib/newsbot/catalog.sqlite3 is damaged (file is not a database); run `newsbot ingest --rebuild`"),
+    IndexDamaged("/var/lib/newsbot/catalog.sqlite3 is damaged (file is not a database); run `newsbot ingest --rebuild`"),
     LockedError("another newsbot process (pid 12) is using /var/lib/newsbot; stop it first"),
     InputError("I could not read report.txt: /var/lib/newsbot/uploads/report.txt is not UTF-8"),
 ]

@@ -8,10 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.answer import AnswerConfig, Answerer
 from bot.core.digest import next_run, parse_since
-from bot.core.prompting import Templates
-from bot.core.worker import GenerationWorker
+from tests.conftest import make_answerer
 from retrieval.dates.clock import FixedClock
 from retrieval.errors import InputError
 from tests.fake_telegram import FakeTelegram, RunningBot, message, until
@@ -39,11 +37,11 @@ def tg():
 async def bot(tmp_path, tg, fake_index, fake_generator):
     """The bot over the dated corpus, its clock stopped on Thursday June 12, 2025 at 09:00 in Paris."""
     fake_index.indexer.ingest([DATED], progress=False)
-    worker = GenerationWorker(fake_generator)
-    answerer = Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3), FixedClock(datetime(2025, 6, 12, 9, tzinfo=PARIS)))
-    async with RunningBot(make_settings(tmp_path, tg), answerer, fake_index) as running:
+    settings = make_settings(tmp_path, tg)
+    answerer = make_answerer(settings, fake_index.searcher, fake_generator, FixedClock(datetime(2025, 6, 12, 9, tzinfo=PARIS)), top_k=3, abstain_threshold=0.0)
+    async with RunningBot(settings, answerer, fake_index) as running:
         yield running
-    worker.stop()
+    answerer.close()
 
 
 def html_texts(tg, chat_id):
