@@ -36,7 +36,7 @@ def test_both_rankers_are_asked_and_the_best_passage_comes_first():
 
 def test_a_vector_whose_chunk_is_gone_is_never_shown():
     searcher, store, lexical = _searcher()
-    del lexical.rows["a"]  # an interrupted delete: the vector stayed, the chunk did not
+    del lexical.stored["a"]  # an interrupted delete: the vector stayed, the chunk did not
     try:
         hits = searcher.search("Qui a fondé Scale AI ?", 3)
     finally:
