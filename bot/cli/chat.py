@@ -8,7 +8,7 @@ from typing import TextIO
 
 from bot.core.events import Done, Queued, Token
 from bot.core.prompting import Turn
-from bot.cli.render import print_sources
+from bot.cli.render import print_final, print_sources
 from bot.settings import Settings
 from retrieval.errors import InputError, NewsbotError
 
@@ -135,11 +135,13 @@ def _ask(answerer, question: str, history: list[Turn], out: TextIO) -> Done | No
     """Stream one answer to ``out``; Ctrl-C stops it at the next token."""
     cancel = threading.Event()
     done = None
+    streamed: list[str] = []
     try:
         for event in answerer.answer(question, history, cancel):
             if isinstance(event, Queued):
                 out.write(f"({event.ahead} questions ahead of you)\n")
             elif isinstance(event, Token):
+                streamed.append(event.text)
                 out.write(event.text)
                 out.flush()
             elif isinstance(event, Done):
@@ -154,8 +156,5 @@ def _ask(answerer, question: str, history: list[Turn], out: TextIO) -> Done | No
     except NewsbotError as exc:
         out.write(f"error: {exc}\n")
         return None
-    if done.abstained:
-        out.write(done.answer)
-    out.write("\n")
-    print_sources(done.sources, out)
+    print_final(done, "".join(streamed), out)
     return done

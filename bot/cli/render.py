@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Sequence, TextIO
 
-from bot.core.events import Source
+from bot.core.events import Done, Source
 
 QUOTE_CHARS = 160
 
@@ -25,5 +25,23 @@ def print_sources(sources: Sequence[Source], out: TextIO) -> None:
     out.write("\nSources:\n")
     for s in sources:
         out.write(f"  [{s.n}] {s.title}\n")
-        out.write(textwrap.indent(textwrap.fill(f"“{quote(s.text)}”", width=88), "      ") + "\n")
+        out.write(textwrap.indent(textwrap.fill(f"“{quote(s.quote or s.text)}”", width=88), "      ") + "\n")
     out.flush()
+
+
+def print_final(done: Done, streamed: str, out: TextIO) -> None:
+    """After the streamed tokens: the checked answer when it differs from what streamed, then the sources."""
+    if not streamed.strip():
+        out.write(done.answer)
+    elif done.answer.strip() != streamed.strip():
+        label = "Réponse vérifiée" if _french(done) else "Checked against the sources"
+        out.write(f"\n\n{label}:\n{done.answer}")
+    out.write("\n")
+    print_sources(done.sources, out)
+
+
+def _french(done: Done) -> bool:
+    """Whether the question was French, for the label of the checked answer."""
+    from bot.core.language import detect
+
+    return detect(done.question) == "fr"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Iterator, Sequence
 
 from bot.core import language
+from bot.core.checking import check
 from bot.core.events import Done, Queued, Retrieved, Source, Started, Token
 from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, clean_answer
 from bot.core.ports import Usage
@@ -96,13 +97,14 @@ class Answerer:
         return Done(question, text, [], abstained=True, timings=timings)
 
     def finish(self, prep: Prepared, text: str, end: Finished) -> Done:
-        """The Done event: citations to passages that were not in the prompt and foreign links removed."""
+        """The Done event: foreign links removed, citations attributed, figures checked, the asker's language kept."""
         links = [s.url for s in prep.sources if s.url]
-        answer = clean_answer(text, len(prep.sources), links)
+        checked = check(prep.question, clean_answer(text, len(prep.sources), links), prep.sources, self.templates)
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)
-        return Done(prep.question, answer, prep.sources, abstained=False, cancelled=end.cancelled, timings=timings)
+        return Done(prep.question, checked.answer, checked.sources, abstained=checked.abstained, cancelled=end.cancelled,
+                    timings=timings, unsupported=checked.unsupported)
 
     def _key(self, prep: Prepared) -> str:
         """The cache key: the model, the answer budget and the exact prompt, so no answer is served for other passages."""

@@ -133,7 +133,8 @@ def attribute(answer: str, passages: Sequence[tuple[int, str]]) -> Attributed:
         kept = tuple(n for n in original if scores.get(n, 0.0) > 0)
         if not kept and not missing and scores and max(scores.values()) > 0:
             kept = (max(scores, key=lambda n: (scores[n], -n)),)  # the wrong or missing marker: the best supporter
-        out.append(Sentence(_place(body, kept), kept, original, missing, _claims(body)))
+        shown = raw.strip() if kept == original else _place(body, kept)  # right markers stay where the model put them
+        out.append(Sentence(shown, kept, original, missing, _claims(body)))
         order += [n for n in kept if n not in order]
     return Attributed(out, order)
 

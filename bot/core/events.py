@@ -19,10 +19,11 @@ class Source:
     end: int
     url: str | None = None
     source: str | None = None
+    quote: str | None = None  # the passage's sentence that supports the answer, shown under the source
 
     def as_dict(self) -> dict:
         """The fields `ask --json` prints."""
-        return {k: getattr(self, k) for k in ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end")}
+        return {k: getattr(self, k) for k in ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end", "quote")}
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Done:
     abstained: bool
     cancelled: bool = False
     timings: dict = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)  # sentences whose figures no passage holds
 
     def as_dict(self) -> dict:
         """The object `ask --json` prints."""
@@ -68,6 +70,7 @@ class Done:
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
+            "unsupported": self.unsupported,
             "sources": [s.as_dict() for s in self.sources],
             "timings": self.timings,
         }

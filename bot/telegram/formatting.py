@@ -75,7 +75,7 @@ def source_line(s: Source) -> str:
     if s.url:
         title = f'<a href="{html.escape(s.url, quote=True)}">{title}</a>'
     origin = f" — {escape(s.source[:TITLE_CHARS])}" if s.source else ""
-    return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.text))}”</i>"
+    return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.quote or s.text))}”</i>"
 
 
 def sources_html(sources: Sequence[Source]) -> list[str]:

@@ -140,14 +140,14 @@ async def test_group_streams_by_throttled_edits_of_one_message(bot, tg, fake_gen
 
 
 async def test_flood_control_mid_answer_is_waited_out_and_the_answer_arrives(bot, tg, fake_generator):
-    fake_generator.enqueue("Une réponse complète [1].")
+    fake_generator.enqueue("Meta investit dans Scale AI [1].")
     tg.fail("sendMessage", 429, retry_after=1, when=lambda p: p.get("parse_mode") == "HTML")
     tg.push(message(ALICE, ALICE, QUESTION))
     await until(lambda: finals(tg, ALICE))
     refused = [c for c in tg.calls if c.method == "sendMessage" and c.status == 429]
     (final,) = finals(tg, ALICE)
     assert len(refused) == 1 and final["text"] == refused[0].params["text"]
-    assert final["text"].startswith("Une réponse complète [1].")
+    assert final["text"].startswith("Meta investit dans Scale AI [1].")
 
 
 async def test_network_errors_are_retried(bot, tg):
