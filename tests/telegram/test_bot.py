@@ -1,6 +1,7 @@
 """The bot against the fake Bot API server, through python-telegram-bot's real HTTP stack, with the fake generator."""
 
 import asyncio
+import re
 
 import pytest
 
@@ -329,3 +330,19 @@ async def test_webhook_mode_receives_updates_with_the_secret_and_refuses_them_wi
         await app.stop()
         await app.shutdown()
         await app.post_shutdown(app)
+
+
+async def test_the_stream_shows_the_model_and_the_final_message_the_checked_answer(bot, tg, fake_generator):
+    fake_generator.enqueue("Meta va investir 12 milliards de dollars [1]. Scale AI a été fondée en 2016 par Alexandr Wang [1][2][3].")
+    fake_generator.delay_s = 0.02
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: finals(tg, ALICE), what="the answer")
+    drafts = " ".join(d.params["text"] for d in tg.of("sendMessageDraft", ALICE))
+    assert "12 milliards" in drafts  # tokens streamed as the model wrote them
+    (final,) = finals(tg, ALICE)
+    answer, sources = final["text"].split("<b>Sources</b>")
+    assert "12 milliards" not in answer and "fondée en 2016 par Alexandr Wang" in answer
+    cited = [int(n) for n in re.findall(r"\[(\d)\]", answer)]
+    assert len(cited) == 1  # only the passage that holds 2016 and Alexandr Wang stays cited
+    assert f"[{cited[0]}] <b>" in sources and sources.count("] <b>") == 1
+    assert "Fondée en 2016 par Alexandr Wang" in sources  # the quote is the supporting sentence
