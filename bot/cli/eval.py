@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from bot.app import answer_config, build_answerer, load_generator, open_index
-from bot.core.events import Done
+from bot.core.events import Done, Retrieved, Token
 from bot.settings import Settings
 from retrieval.errors import NewsbotError
 from retrieval.quality.evaluate import contains_answer, evaluate, load_jsonl, load_squad
@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("--k", default="1,3,5,10", help="cut-offs, comma-separated")
     p.add_argument("--limit", type=int, help="evaluate the first N questions only")
     p.add_argument("--articles", type=Path, nargs="+", help="for .jsonl: ingest these into a temporary index (default: the configured index)")
-    p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer N questions with the model and check the gold answer is in the answer")
+    p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer the first N questions with the model and score the answers (docs/answers.md)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
 
@@ -55,7 +55,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             say(f"searching {len(questions)} questions …")
             result = evaluate(index.searcher, questions, ks, answer_config(settings).abstain_threshold)
             if args.generate:
-                result["generation"] = _generate(settings, index, [q for q in questions if not q.unanswerable][: args.generate], say)
+                result["generation"] = _generate(settings, index, questions[: args.generate], say)
         finally:
             index.close()
     print(json.dumps(result, ensure_ascii=False) if args.json else table(result, ks))
@@ -63,19 +63,28 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _generate(settings: Settings, index, questions, say) -> dict:
-    """Answer questions with the configured model; how often the gold answer appears in the answer."""
+    """Answer questions with the configured model; score each answer as the model wrote it and as newsbot shows it."""
+    from bot.cli.answer_quality import score, summarise
+
     answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
-    found = abstained = 0
+    rows = []
     try:
         for i, q in enumerate(questions, 1):
             say(f"generating {i}/{len(questions)} …")
-            done = next(e for e in answerer.answer(q.question) if isinstance(e, Done))
-            abstained += done.abstained
-            found += contains_answer(done.answer, q.answers)
+            prompt_sources, parts, done = [], [], None
+            for event in answerer.answer(q.question):
+                if isinstance(event, Retrieved):
+                    prompt_sources = event.sources
+                elif isinstance(event, Token):
+                    parts.append(event.text)
+                elif isinstance(event, Done):
+                    done = event
+            rows.append(score(q, done, "".join(parts), prompt_sources, answerer.templates))
     finally:
         answerer.worker.stop()
-    n = max(1, len(questions))
-    return {"model": answerer.worker.generator.name, "answered": len(questions), "answer_in_reply": round(found / n, 4), "abstained": abstained}
+    result = {"model": answerer.worker.generator.name, "answered": len(questions)}
+    result.update({stage: summarise(rows, stage) for stage in ("raw", "mark", "final")})
+    return result
 
 
 def table(r: dict, ks) -> str:
@@ -88,7 +97,18 @@ def table(r: dict, ks) -> str:
                      f"false abstentions {r['false_abstentions']}")
     if "generation" in r:
         g = r["generation"]
-        lines.append(f"generation ({g['model']}): gold answer in {g['answer_in_reply']:.0%} of {g['answered']} answers, {g['abstained']} abstained")
+        lines.append(f"generation ({g['model']}, {g['answered']} questions)   as written → as shown")
+        for key in GENERATION_KEYS:
+            lines.append(f"  {key:<20}{_cell(g['raw'][key]):>8} → {_cell(g['final'][key])}")
     if r.get("misses"):
         lines.append("not in the top 3: " + "; ".join(r["misses"][:5]))
     return "\n".join(lines)
+
+
+GENERATION_KEYS = ("answer_accuracy", "citation_precision", "cited_answers", "unsupported_rate", "language_match",
+                   "false_abstentions", "abstention_recall", "median_ttft_ms")
+
+
+def _cell(value) -> str:
+    """A table cell: '-' for a metric that does not apply."""
+    return "-" if value is None else str(value)

@@ -16,8 +16,9 @@ from bot.core import figures
 from retrieval.textnorm import fold, terms
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
-# A sentence ends at . ! ? or … (markers after it stay with it) before a space; "M." and "14.3" do not end one.
-_END = re.compile(r"(?<=[.!?…])((?:\s*\[\d{1,3}\])*)\s+(?=\S)")
+# A sentence ends at . ! ? or … (closing quotes and markers after it stay with it) before a space; "M." and "14.3" do not.
+_END = re.compile(r"[.!?…]+(?:\s?[»”\"’)])*(?:\s*\[\d{1,3}\])*(?=\s|$)")
+_QUOTE = re.compile(r"«[^»]*»|“[^”]*”")
 _NOT_END = re.compile(r"(?:\b[A-Z]|\b(?:etc|cf|vs|Dr|Mr|Mrs|St|Inc|av|J\.-C))\.$")
 _NAME = re.compile(r"(?<![\w'’])[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)*")
 COVERAGE = 0.34  # share of a sentence's content words a passage must hold when the sentence has no figure or name
@@ -62,10 +63,11 @@ def split_sentences(text: str) -> list[str]:
     out: list[str] = []
     for para in re.split(r"\n\s*\n|\n(?=\s*[-*•]\s)", text.strip()):
         start = 0
+        quoted = [q.span() for q in _QUOTE.finditer(para)]
         for m in _END.finditer(para):
-            if _NOT_END.search(para[start : m.start()]):
-                continue
-            out.append(para[start : m.end(1)].strip())
+            if _NOT_END.search(para[start : m.start() + 1]) or any(a < m.start() and m.end() < b for a, b in quoted):
+                continue  # an abbreviation, or a full stop inside a quotation: the sentence goes on
+            out.append(para[start : m.end()].strip())
             start = m.end()
         if para[start:].strip():
             out.append(para[start:].strip())
@@ -93,7 +95,7 @@ class _Passage:
     terms: frozenset[str]
 
 
-def _features(n: int, text: str) -> _Passage:
+def passage_features(n: int, text: str) -> _Passage:
     """The support features of one passage."""
     return _Passage(n, frozenset(figures.support_keys(text)), frozenset(fold(w) for w in re.findall(r"[^\W_]+", text)), frozenset(terms(text)))
 
@@ -121,7 +123,7 @@ def _claims(sentence: str) -> bool:
 
 def attribute(answer: str, passages: Sequence[tuple[int, str]]) -> Attributed:
     """Attribute each sentence of ``answer`` to the passages (number, text) supporting it; fix its markers."""
-    feats = [_features(n, text) for n, text in passages]
+    feats = [passage_features(n, text) for n, text in passages]
     all_figures = frozenset().union(*(f.figures for f in feats)) if feats else frozenset()
     out: list[Sentence] = []
     order: list[int] = []
@@ -153,5 +155,5 @@ def _place(body: str, cited: Sequence[int]) -> str:
 def best_sentence(claim: str, passage_text: str) -> str:
     """The sentence of ``passage_text`` that best supports ``claim`` (the quote shown under a source)."""
     sentences = split_sentences(passage_text) or [passage_text]
-    scored = [(support(claim, _features(0, s)), -i, s) for i, s in enumerate(sentences)]
+    scored = [(support(claim, passage_features(0, s)), -i, s) for i, s in enumerate(sentences)]
     return max(scored)[2]

@@ -27,7 +27,7 @@ _ABSTAIN = re.compile(
     r"|je ne sais pas|n[’'](?:est|y a) pas (?:mentionné|précisé|indiqué|d[’']information))",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
+QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def is_abstention(text: str) -> bool:
 
 def answer_language(text: str) -> str | None:
     """The language of the answer's own words (quotations of the passages left out), or None when unclear."""
-    return language.confident(_QUOTED.sub(" ", MARKER.sub("", text)))
+    return language.confident(QUOTED.sub(" ", MARKER.sub("", text)))
 
 
 def abstention(templates: Templates, lang: str, titles: Sequence[str]) -> str:
