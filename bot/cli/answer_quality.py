@@ -7,7 +7,6 @@ names (bot.core.attribution.support), the same test the attribution applies.
 
 from __future__ import annotations
 
-import re
 import statistics
 from typing import Sequence
 
@@ -40,9 +39,8 @@ def markers(text: str, sources: Sequence[Source]) -> tuple[int, int]:
 
 def shown_unsupported(text: str, sources: Sequence[Source]) -> bool:
     """Whether ``text`` shows a figure that none of ``sources`` holds without flagging it."""
-    for note in NOTE.values():
-        text = re.sub(r"[^.!?…]*" + re.escape(note), " ", text)
-    return bool(figures.unsupported(text, [s.text for s in sources]))
+    shown = [s for s in split_sentences(text) if not any(note in s for note in NOTE.values())]  # flagged: not claimed
+    return bool(figures.unsupported(" ".join(shown), [s.text for s in sources]))
 
 
 def language_of(text: str) -> str:

@@ -49,7 +49,7 @@ class Attributed:
         for s in self.sentences:
             if s.unsupported and unsupported == "remove":
                 continue
-            parts.append(f"{s.text} {note}" if s.unsupported else s.text)
+            parts.append(_before_end(s.text, note) if s.unsupported else s.text)
         return " ".join(parts).strip()
 
     @property
@@ -150,6 +150,12 @@ def _place(body: str, cited: Sequence[int]) -> str:
     if m:
         return f"{body[: m.start()].rstrip()} {marks}{body[m.start():]}"
     return f"{body} {marks}"
+
+
+def _before_end(sentence: str, note: str) -> str:
+    """``note`` put before the sentence's final punctuation: "… 12 billion (not found in the sources)."."""
+    m = re.search(r"[.!?…]+[»”\"')]*$", sentence)
+    return f"{sentence[: m.start()].rstrip()} {note}{sentence[m.start():]}" if m else f"{sentence} {note}"
 
 
 def best_sentence(claim: str, passage_text: str) -> str:

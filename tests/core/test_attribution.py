@@ -46,7 +46,7 @@ def test_an_unsupported_figure_is_flagged_and_marked_or_removed() -> None:
     fr = attribute("Meta investira 12 milliards de dollars [2]. Scale AI a été fondée en 2016 [1].", FR)
     assert fr.flagged == ["Meta investira 12 milliards de dollars."]
     assert fr.sentences[0].unsupported == ("12 milliards",)
-    assert fr.text(note="(absent des sources)") == "Meta investira 12 milliards de dollars. (absent des sources) Scale AI a été fondée en 2016 [1]."
+    assert fr.text(note="(absent des sources)") == "Meta investira 12 milliards de dollars (absent des sources). Scale AI a été fondée en 2016 [1]."
     assert fr.text(unsupported="remove") == "Scale AI a été fondée en 2016 [1]."
     en = attribute("The stock rose 5% on the news.", EN)
     assert en.flagged == ["The stock rose 5% on the news."]
