@@ -88,9 +88,9 @@ def test_abstain_below_threshold_only():
 
 
 def test_threshold_matches_typical_scores():
-    # A strong match (cosine 0.88 and a good BM25) answers; a vague one (cosine 0.80, no terms) abstains.
+    # A strong match (cosine 0.88 and a good BM25) answers; a vague one (cosine 0.78, no terms) abstains.
     assert not should_abstain(fuse([("a", 0.88)], [("a", 25.0)]))
-    assert should_abstain(fuse([("a", 0.80)], []))
+    assert should_abstain(fuse([("a", 0.78)], []))
 
 
 def test_max_by_parent_keeps_best_child():
