@@ -51,7 +51,8 @@ def language_of(text: str) -> str:
 def score(q: Question, done: Done, raw: str, prompt_sources: Sequence[Source], templates: Templates) -> dict:
     """One answer's scores, raw and final."""
     lang = language.detect(q.question)
-    cleaned = clean_answer(raw, len(prompt_sources), [s.url for s in prompt_sources if s.url])
+    # Refused at retrieval: no model text, what was written is newsbot's abstention.
+    cleaned = clean_answer(raw, len(prompt_sources), [s.url for s in prompt_sources if s.url]) if prompt_sources else done.answer
     marked = check(q.question, cleaned, prompt_sources, templates, policy="mark") if prompt_sources else None
     row = {"unanswerable": q.unanswerable, "abstained": done.abstained, "ttft_ms": done.timings.get("first_token_ms")}
     row["raw_abstained"] = not prompt_sources or is_abstention(raw)
