@@ -22,7 +22,6 @@ _QUOTE = re.compile(r"«[^»]*»|“[^”]*”")
 _NOT_END = re.compile(r"(?:\b[A-Z]|\b(?:etc|cf|vs|Dr|Mr|Mrs|St|Inc|av|J\.-C))\.$")
 _NAME = re.compile(r"(?<![\w'’])[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)*")
 COVERAGE = 0.34  # share of a sentence's content words a passage must hold when the sentence has no figure or name
-MIN_TERMS = 2  # a sentence with fewer content words (and no figure or name) states nothing to attribute
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,6 @@ class Sentence:
     cited: tuple[int, ...]  # passage numbers it cites after attribution
     original: tuple[int, ...]  # passage numbers the model cited
     unsupported: tuple[str, ...] = ()  # figures of the sentence that no passage holds
-    claims: bool = False  # whether the sentence states something checkable (figures, names or content words)
 
 
 @dataclass(frozen=True)
@@ -115,12 +113,6 @@ def support(sentence: str, passage: _Passage) -> float:
     return 2.0 * len(keys) + 1.5 * hit_names + hit_terms / max(1, len(sent_terms))
 
 
-def _claims(sentence: str) -> bool:
-    """Whether a sentence states something a passage could support."""
-    body = MARKER.sub("", sentence)
-    return bool(figures.keys(body) or names(body) or len(set(terms(body))) >= MIN_TERMS)
-
-
 def attribute(answer: str, passages: Sequence[tuple[int, str]]) -> Attributed:
     """Attribute each sentence of ``answer`` to the passages (number, text) supporting it; fix its markers."""
     feats = [passage_features(n, text) for n, text in passages]
@@ -136,7 +128,7 @@ def attribute(answer: str, passages: Sequence[tuple[int, str]]) -> Attributed:
         if not kept and not missing and scores and max(scores.values()) > 0:
             kept = (max(scores, key=lambda n: (scores[n], -n)),)  # the wrong or missing marker: the best supporter
         shown = raw.strip() if kept == original else _place(body, kept)  # right markers stay where the model put them
-        out.append(Sentence(shown, kept, original, missing, _claims(body)))
+        out.append(Sentence(shown, kept, original, missing))
         order += [n for n in kept if n not in order]
     return Attributed(out, order)
 
