@@ -68,21 +68,27 @@ def _generate(settings: Settings, index, questions, say) -> dict:
 
     answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
     rows = []
+    failed = 0
     try:
         for i, q in enumerate(questions, 1):
             say(f"generating {i}/{len(questions)} …")
             prompt_sources, parts, done = [], [], None
-            for event in answerer.answer(q.question):
-                if isinstance(event, Retrieved):
-                    prompt_sources = event.sources
-                elif isinstance(event, Token):
-                    parts.append(event.text)
-                elif isinstance(event, Done):
-                    done = event
+            try:
+                for event in answerer.answer(q.question):
+                    if isinstance(event, Retrieved):
+                        prompt_sources = event.sources
+                    elif isinstance(event, Token):
+                        parts.append(event.text)
+                    elif isinstance(event, Done):
+                        done = event
+            except NewsbotError as exc:  # one answer past the time limit must not lose the whole run
+                say(f"question {i}: {exc}")
+                failed += 1
+                continue
             rows.append(score(q, done, "".join(parts), prompt_sources, answerer.templates))
     finally:
         answerer.worker.stop()
-    result = {"model": answerer.worker.generator.name, "answered": len(questions)}
+    result = {"model": answerer.worker.generator.name, "answered": len(rows), "failed": failed}
     result.update({stage: summarise(rows, stage) for stage in ("raw", "mark", "final")})
     return result
 
