@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from bot.core.answer import AnswerConfig, Answerer
 from bot.core.prompting import Templates
 from bot.settings import Settings, physical_cores
-from bot.core.worker import GenerationWorker
 from retrieval.stores.catalog import Catalog
 from retrieval.embedding.e5 import E5Embedder
 from retrieval.ports import Embedder, VectorStore
@@ -35,7 +34,6 @@ class Index:
     searcher: Searcher
     indexer: Indexer
     lock: DataDirLock | None = None
-    extras: list = field(default_factory=list)
 
     def close(self) -> None:
         """Stop the searcher's thread, close the catalog and the vector store, and release the data-directory lock."""
@@ -92,8 +90,8 @@ def open_index(
     return Index(embedder, store, catalog, searcher, indexer, held)
 
 
-def answer_config(settings: Settings) -> AnswerConfig:
-    """The answer loop's knobs from Settings."""
+def answer_config(settings: Settings, parallel: int = 1) -> AnswerConfig:
+    """The answer loop's knobs from Settings, the one source of their defaults."""
     threshold = settings.abstain_threshold if settings.abstain_threshold is not None else DEFAULT_ABSTAIN_THRESHOLD
     return AnswerConfig(
         top_k=settings.top_k,
@@ -101,6 +99,8 @@ def answer_config(settings: Settings) -> AnswerConfig:
         max_question_chars=settings.max_question_chars,
         abstain_threshold=threshold,
         timeout_s=settings.generation_timeout_s,
+        queue_size=settings.queue_size,
+        parallel=parallel,
     )
 
 
@@ -173,6 +173,5 @@ def build_answerer(settings: Settings, index: Index, generator) -> Answerer:
 
     if isinstance(generator, ExtractiveGenerator) and generator.embedder is None:
         generator.embedder = index.embedder  # sentences ranked across languages by the same encoder as the search
-    workers = settings.llm_parallel if isinstance(generator, RemoteGenerator) else 1
-    worker = GenerationWorker(generator, workers=workers)
-    return Answerer(index.searcher, worker, Templates.load(), answer_config(settings))
+    parallel = settings.llm_parallel if isinstance(generator, RemoteGenerator) else 1
+    return Answerer(index.searcher, generator, Templates.load(), answer_config(settings, parallel))

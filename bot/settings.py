@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from retrieval.cpus import physical_cores
 from retrieval.errors import ConfigError
 
 
@@ -24,20 +25,6 @@ def default_data_dir() -> Path:
 
 
 IdList = Annotated[list[int], NoDecode]
-
-
-def physical_cores() -> int:
-    """Physical CPU cores available to this process (hyper-threads share a core's arithmetic units)."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
-            blocks = f.read().split("\n\n")
-        cores = {(b.split("physical id")[1].split("\n")[0], b.split("core id")[1].split("\n")[0]) for b in blocks if "core id" in b}
-        if cores:
-            return max(1, min(available, len(cores)))
-    except (OSError, IndexError):
-        pass
-    return max(1, available)
 
 
 def _ids(value: object) -> object:

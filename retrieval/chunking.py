@@ -30,6 +30,10 @@ class Chunk:
     start: int
     end: int
     subs: int = 0
+    # The document's metadata, filled in when the catalog hands a chunk back (search results), not by the chunker.
+    url: str | None = None
+    source: str | None = None
+    date: str | None = None
 
 
 def split_spans(text: str, max_chars: int = DEFAULT_CHUNK_CHARS, overlap: int = DEFAULT_OVERLAP_SENTENCES) -> list[tuple[int, int]]:

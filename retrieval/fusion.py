@@ -47,21 +47,6 @@ def fuse(
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def should_abstain(fused: Sequence[tuple[str, float]], threshold: float = DEFAULT_ABSTAIN_THRESHOLD) -> bool:
-    """Whether the best fused score is too low (or there is none) to answer from the articles."""
-    return not fused or fused[0][1] < threshold
-
-
-def max_by_parent(scored: Iterable[tuple[str, float]], parent: Callable[[str], str]) -> list[tuple[str, float]]:
-    """Collapse sub-chunk scores onto their parent ids, keeping each parent's best score, best first."""
-    best: dict[str, float] = {}
-    for cid, score in scored:
-        pid = parent(cid)
-        if pid not in best or score > best[pid]:
-            best[pid] = float(score)
-    return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
 # A passage's dense score: PASSAGE_WEIGHT * its own cosine + (1 - PASSAGE_WEIGHT) * its best sub-chunk's (PIAF: +0.018 hit@1).
 PASSAGE_WEIGHT = 0.3
 

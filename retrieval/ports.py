@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
-    from retrieval.stores.catalog import StoredChunk
+    from retrieval.chunking import Chunk
 
 
 class Embedder(Protocol):
@@ -52,5 +52,5 @@ class LexicalIndex(Protocol):
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` best chunk ids for ``query`` with their BM25 score (higher is better), best first."""
 
-    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, "StoredChunk"]:
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, "Chunk"]:
         """The stored chunks with these ids (unknown ids are left out)."""

@@ -44,17 +44,24 @@ def fake_generator() -> FakeGenerator:
     return FakeGenerator()
 
 
-@pytest.fixture
-def answerer(fake_index, fake_generator):
-    """The real answer loop over the seed articles, with the fake embedder, store and generator; never abstains."""
-    from bot.core.answer import AnswerConfig, Answerer
-    from bot.core.prompting import Templates
-    from bot.core.worker import GenerationWorker
+def make_answerer(settings: Settings, searcher, generator, **overrides):
+    """The real answer loop with the settings' knobs (``overrides`` replace some, e.g. abstain_threshold=0.0)."""
+    import dataclasses
 
+    from bot.app import answer_config
+    from bot.core.answer import Answerer
+    from bot.core.prompting import Templates
+
+    return Answerer(searcher, generator, Templates.load(), dataclasses.replace(answer_config(settings), **overrides))
+
+
+@pytest.fixture
+def answerer(settings, fake_index, fake_generator):
+    """The real answer loop over the seed articles, with the fake embedder, store and generator; never abstains."""
     fake_index.indexer.ingest([SEEDS])
-    worker = GenerationWorker(fake_generator)
-    yield Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3, abstain_threshold=0.0))
-    worker.stop()
+    answerer = make_answerer(settings, fake_index.searcher, fake_generator, top_k=3, abstain_threshold=0.0)
+    yield answerer
+    answerer.close()
 
 
 def pytest_unconfigure(config):

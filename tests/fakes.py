@@ -1,4 +1,4 @@
-"""Working fakes for every seam: generator, embedder and vector store. Each records what it was asked."""
+"""Working fakes for every seam: generator, embedder, vector store and lexical index. Each records what it was asked."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from bot.core.ports import Usage
+from retrieval.chunking import Chunk
 
 
 class FakeGenerator:
@@ -82,23 +83,27 @@ class FakeEmbedder:
 
 
 class MemoryStore:
-    """A vector store in a dict, searched exactly by cosine similarity."""
+    """A vector store in a dict, searched exactly by cosine similarity; ``calls`` records each call and its size."""
 
     def __init__(self) -> None:
         self.vectors: dict[str, np.ndarray] = {}
+        self.calls: list[tuple[str, int]] = []
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         """Add or replace."""
+        self.calls.append(("upsert", len(ids)))
         for i, v in zip(ids, vectors):
             self.vectors[i] = np.asarray(v, dtype=np.float32)
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove."""
+        self.calls.append(("delete", len(ids)))
         for i in ids:
             self.vectors.pop(i, None)
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Exact nearest neighbours."""
+        self.calls.append(("query", k))
         scored = sorted(((float(v @ vector), i) for i, v in self.vectors.items()), reverse=True)[:k]
         return [(i, s) for s, i in scored]
 
@@ -109,3 +114,26 @@ class MemoryStore:
     def count(self) -> int:
         """Number of vectors."""
         return len(self.vectors)
+
+
+class MemoryLexicalIndex:
+    """A lexical index in a dict: a chunk scores the number of query words it holds; records every query."""
+
+    def __init__(self, chunks: Sequence[Chunk] = ()) -> None:
+        self.rows = {c.chunk_id: c for c in chunks}
+        self.queries: list[tuple[str, int]] = []
+
+    def add(self, *chunks: Chunk) -> None:
+        """Index more chunks."""
+        self.rows.update((c.chunk_id, c) for c in chunks)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """The chunks sharing words with the query, most shared first (ties by id)."""
+        self.queries.append((query, k))
+        words = set(re.findall(r"\w+", query.lower()))
+        scored = [(cid, float(len(words & set(re.findall(r"\w+", c.text.lower()))))) for cid, c in self.rows.items()]
+        return sorted((x for x in scored if x[1] > 0), key=lambda x: (-x[1], x[0]))[:k]
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """The stored chunks with these ids."""
+        return {cid: self.rows[cid] for cid in chunk_ids if cid in self.rows}

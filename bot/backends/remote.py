@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.core.ports import Usage
-from retrieval.errors import GenerationError
+from retrieval.errors import GenerationError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,9 @@ class RemoteGenerator:
             except (httpx.ConnectError, httpx.ConnectTimeout, _Retry) as exc:
                 if started or attempt == self.retries:
                     raise GenerationError(
-                        f"cannot reach the LLM server at {self.api_url} ({_one_line(exc)}) after {attempt} tries"
+                        f"cannot reach the LLM server at {self.api_url} ({one_line(exc)}) after {attempt} tries"
                     ) from exc
-                log.warning("LLM server at %s: %s; trying again in %.1f s", self.api_url, _one_line(exc), delay)
+                log.warning("LLM server at %s: %s; trying again in %.1f s", self.api_url, one_line(exc), delay)
                 if cancel.wait(delay):
                     return
                 delay *= 2
@@ -112,7 +112,7 @@ class RemoteGenerator:
                 raise GenerationError(f"the LLM server at {self.api_url} sent nothing for {self.read_timeout_s:g} s") from exc
             except httpx.HTTPError as exc:
                 where = "stopped mid-answer" if started else "failed"
-                raise GenerationError(f"the LLM server at {self.api_url} {where} ({_one_line(exc)})") from exc
+                raise GenerationError(f"the LLM server at {self.api_url} {where} ({one_line(exc)})") from exc
             except json.JSONDecodeError as exc:
                 raise GenerationError(f"the LLM server at {self.api_url} sent a chunk that is not JSON ({exc.msg})") from exc
 
@@ -218,10 +218,4 @@ def _error_text(resp: httpx.Response) -> str:
         text = err.get("message") if isinstance(err, dict) else err
     except ValueError:
         text = resp.text
-    return _one_line(str(text or resp.reason_phrase))
-
-
-def _one_line(exc: object) -> str:
-    """The first line of a message, shortened."""
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return one_line(str(text or resp.reason_phrase))

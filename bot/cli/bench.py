@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import resource
-import statistics
 import sys
 import tempfile
 import threading
@@ -45,7 +44,7 @@ def _ttft(answerer, question: str) -> tuple[float, Done]:
     started = time.perf_counter()
     first = None
     done = None
-    for event in answerer.answer(question):
+    for event in answerer.answer_sync(question):
         if isinstance(event, Token) and first is None:
             first = (time.perf_counter() - started) * 1000
         if isinstance(event, Done):
@@ -98,7 +97,7 @@ async def _loop_lag(answerer, question: str, period_s: float = 0.01) -> float:
             lags.append(max(0.0, (time.perf_counter() - due) * 1000))
 
     task = asyncio.create_task(ticker())
-    async for _ in answerer.aanswer(question + " Réponds en détail."):
+    async for _ in answerer.answer(question + " Réponds en détail."):
         pass
     stop.set()
     await task
@@ -133,7 +132,7 @@ def run(settings: Settings, sizes: list[int], contexts: list[int], say, document
         lag = asyncio.run(_loop_lag(answerer, QUESTIONS[1]))
         result["bot"] = {"loop_lag_p99_ms": round(lag, 2)}
         prep = answerer.prepare(QUESTIONS[0])
-        answerer.worker.stop()
+        answerer.close()
         model_path = generator.path
         result["memory"] = {"rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                             "model_mb": round(model_path.stat().st_size / 1_048_576, 1)}
@@ -199,4 +198,4 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-__all__ = ["add_parser", "statistics"]
+__all__ = ["add_parser"]

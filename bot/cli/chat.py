@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-import threading
 from typing import TextIO
 
-from bot.core.events import Done, Queued, Token
+from bot.core.events import Cancel, Done, Queued, Token
 from bot.core.prompting import Turn
 from bot.cli.render import print_final, print_sources
+from bot.hints import explain
 from bot.settings import Settings
 from retrieval.errors import InputError, NewsbotError
 
@@ -52,30 +52,39 @@ def _confirm(question: str) -> bool:
 
 
 def run_chat(settings: Settings, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
-    """Open the index (ingesting seeds/ when it is empty), load the model, and chat until /quit or end of input."""
-    from bot.resources import seeds_dir
-    from bot.app import build_answerer, load_generator, open_index
+    """Open the index, load the model, and chat until /quit or end of input."""
+    from bot.app import load_generator, open_index
 
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     interactive = stdin.isatty()
     index = open_index(settings)
     try:
-        if index.catalog.counts()[1] == 0 and seeds_dir().is_dir():
-            out.write(f"First run: indexing the seed articles in {seeds_dir()} …\n")
-            report = index.indexer.ingest([seeds_dir()])
-            out.write(f"{report.documents} articles, {report.chunks} passages.\n")
         notice = lambda msg: out.write(f"note: {msg}\n")  # noqa: E731
-        generator = load_generator(settings, interactive=interactive, confirm=_confirm if interactive else None, notice=notice)
-        answerer = build_answerer(settings, index, generator)
-        if interactive:
-            _setup_readline(str(settings.data_dir / "chat_history"))
-        docs, chunks = index.catalog.counts()
-        out.write(f"newsbot — {docs} articles, {chunks} passages, model {generator.name}. /help for help.\n")
-        out.flush()
-        return _loop(answerer, settings, stdin, out, interactive)
+        load = lambda: load_generator(settings, interactive=interactive, confirm=_confirm if interactive else None, notice=notice)  # noqa: E731
+        return chat(settings, index, load, stdin, out)
     finally:
         index.close()
+
+
+def chat(settings: Settings, index, load_generator, stdin: TextIO, out: TextIO) -> int:
+    """Chat over an open index (ingesting seeds/ when it is empty) with the generator ``load_generator()`` returns."""
+    from bot.app import build_answerer
+    from bot.resources import seeds_dir
+
+    interactive = stdin.isatty()
+    if index.catalog.counts()[1] == 0 and seeds_dir().is_dir():
+        out.write(f"First run: indexing the seed articles in {seeds_dir()} …\n")
+        report = index.indexer.ingest([seeds_dir()])
+        out.write(f"{report.documents} articles, {report.chunks} passages.\n")
+    generator = load_generator()
+    answerer = build_answerer(settings, index, generator)
+    if interactive:
+        _setup_readline(str(settings.data_dir / "chat_history"))
+    docs, chunks = index.catalog.counts()
+    out.write(f"newsbot — {docs} articles, {chunks} passages, model {generator.name}. /help for help.\n")
+    out.flush()
+    return _loop(answerer, settings, stdin, out, interactive)
 
 
 def _loop(answerer, settings: Settings, stdin: TextIO, out: TextIO, interactive: bool) -> int:
@@ -119,7 +128,7 @@ def _loop(answerer, settings: Settings, stdin: TextIO, out: TextIO, interactive:
                         del history[: max(0, len(history) - settings.history_turns)]
             out.flush()
     finally:
-        answerer.worker.stop()
+        answerer.close()
 
 
 def _read_line(stdin: TextIO, out: TextIO) -> str:
@@ -133,11 +142,11 @@ def _read_line(stdin: TextIO, out: TextIO) -> str:
 
 def _ask(answerer, question: str, history: list[Turn], out: TextIO) -> Done | None:
     """Stream one answer to ``out``; Ctrl-C stops it at the next token."""
-    cancel = threading.Event()
+    cancel = Cancel()
     done = None
     streamed: list[str] = []
     try:
-        for event in answerer.answer(question, history, cancel):
+        for event in answerer.answer_sync(question, history, cancel):
             if isinstance(event, Queued):
                 out.write(f"({event.ahead} questions ahead of you)\n")
             elif isinstance(event, Token):
@@ -154,7 +163,7 @@ def _ask(answerer, question: str, history: list[Turn], out: TextIO) -> Done | No
         out.write(f"{exc}.\n")
         return None
     except NewsbotError as exc:
-        out.write(f"error: {exc}\n")
+        out.write(f"error: {explain(exc)}\n")
         return None
     print_final(done, "".join(streamed), out)
     return done

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TextIO
 
+from bot.hints import explain
 from retrieval.errors import NewsbotError
 
 MIN_FREE_BYTES = 200 * 1024 * 1024  # an ingestion and the SQLite journals need room to write
@@ -63,7 +64,7 @@ def _guard(name: str, check: Callable[[], tuple[bool, str]], remedy: str = "") -
     try:
         ok, detail = check()
     except NewsbotError as exc:
-        ok, detail = False, str(exc)
+        ok, detail = False, explain(exc)
         if remedy and "`" not in detail and ";" not in detail:
             detail = f"{detail}; {remedy}"
     except OSError as exc:
@@ -144,10 +145,8 @@ def check_embedder(embedder, holder: dict) -> tuple[bool, str]:
 
 def check_index(settings, embedder) -> tuple[bool, str]:
     """Catalog and Chroma agree: same chunk ids, one FTS row per chunk, SQLite files sound."""
-    from retrieval.stores.catalog import Catalog
+    from bot.app import open_index
     from retrieval.errors import LockedError
-    from retrieval.stores.lock import DataDirLock
-    from retrieval.stores.chroma import ChromaStore
 
     if embedder is None:
         return False, "not checked: the embedder did not load"
@@ -155,26 +154,14 @@ def check_index(settings, embedder) -> tuple[bool, str]:
     catalog_path = data_dir / "catalog.sqlite3"
     if not catalog_path.exists() and not (data_dir / "chroma").exists():
         return False, "the index is empty; add articles with `newsbot ingest FOLDER`"
-    if getattr(settings, "chroma_url", None):
-        lock = None
-    else:
-        try:
-            lock = DataDirLock(data_dir).acquire()
-        except LockedError as exc:
-            return True, f"not checked: {exc}"
     try:
-        catalog = Catalog(catalog_path)
-        try:
-            if settings.chroma_url:
-                store = ChromaStore.http(settings.chroma_url, settings.chroma_headers(), embedder.name, embedder.dim)
-            else:
-                store = ChromaStore.persistent(data_dir / "chroma", embedder.name, embedder.dim)
-            return _compare(catalog, store, catalog_path)
-        finally:
-            catalog.close()
+        index = open_index(settings, embedder=embedder)  # the same opening as every command: lock, catalog, store
+    except LockedError as exc:
+        return True, f"not checked: {explain(exc)}"
+    try:
+        return _compare(index.catalog, index.store, catalog_path)
     finally:
-        if lock:
-            lock.release()
+        index.close()
 
 
 def _compare(catalog, store, catalog_path: Path) -> tuple[bool, str]:

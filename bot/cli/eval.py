@@ -74,7 +74,7 @@ def _generate(settings: Settings, index, questions, say) -> dict:
             say(f"generating {i}/{len(questions)} …")
             prompt_sources, parts, done = [], [], None
             try:
-                for event in answerer.answer(q.question):
+                for event in answerer.answer_sync(q.question):
                     if isinstance(event, Retrieved):
                         prompt_sources = event.sources
                     elif isinstance(event, Token):
@@ -87,8 +87,8 @@ def _generate(settings: Settings, index, questions, say) -> dict:
                 continue
             rows.append(score(q, done, "".join(parts), prompt_sources, answerer.templates))
     finally:
-        answerer.worker.stop()
-    result = {"model": answerer.worker.generator.name, "answered": len(rows), "failed": failed}
+        answerer.close()
+    result = {"model": answerer.generator.name, "answered": len(rows), "failed": failed}
     result.update({stage: summarise(rows, stage) for stage in ("raw", "mark", "final")})
     return result
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.cli.render import print_final
+from bot.hints import explain
 from bot.settings import Settings, load_settings
 from retrieval.errors import NewsbotError
 
@@ -34,7 +35,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if "another newsbot process" not in str(exc):
             raise
         hint = "send the files to the bot as an admin, or retry with `newsbot ingest --wait SECONDS`"
-        raise LockedError(f"{exc}; {hint}" if not args.wait else f"{exc} (waited {args.wait:g} s)") from None
+        raise LockedError(f"{explain(exc)}; {hint}" if not args.wait else f"{explain(exc)} (waited {args.wait:g} s)") from None
     try:
         report = index.indexer.ingest(paths, progress=None if not args.json else False)
     finally:
@@ -84,14 +85,16 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
         done = None
         streamed: list[str] = []
-        for event in answerer.answer(args.question):
-            if isinstance(event, Token) and not args.json:
-                streamed.append(event.text)
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
-            elif isinstance(event, Done):
-                done = event
-        answerer.worker.stop()
+        try:
+            for event in answerer.answer_sync(args.question):
+                if isinstance(event, Token) and not args.json:
+                    streamed.append(event.text)
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                elif isinstance(event, Done):
+                    done = event
+        finally:
+            answerer.close()
     finally:
         index.close()
     if args.json:
@@ -119,12 +122,8 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     return models_cli.cmd_models(settings.models_dir)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with one sub-command per action."""
-    parser = argparse.ArgumentParser(prog="newsbot", description="Answers questions about news articles, with citations.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_ingest(sub) -> None:
+    """Register `newsbot ingest`."""
     p = sub.add_parser("ingest", help="index article files (.txt .md .html .json .jsonl) and folders")
     p.add_argument("paths", nargs="*", help="files or folders (default: seeds/)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -132,28 +131,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another newsbot process to release the data directory")
     p.set_defaults(func=cmd_ingest)
 
+
+def add_ask(sub) -> None:
+    """Register `newsbot ask`."""
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_ask)
 
+
+def add_chat(sub) -> None:
+    """Register `newsbot chat`."""
     p = sub.add_parser("chat", help="interactive chat")
     p.set_defaults(func=cmd_chat)
 
+
+def add_models(sub) -> None:
+    """Register `newsbot models`."""
     p = sub.add_parser("models", help="list models, or `models pull NAME`")
     p.add_argument("action", nargs="?", choices=["list", "pull"], default="list")
     p.add_argument("name", nargs="?")
     p.set_defaults(func=cmd_models)
 
-    from bot.cli.bench import add_parser as add_bench
-    from bot.cli.eval import add_parser as add_eval
 
-    add_eval(sub)
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: each sub-command module registers itself with its own add_parser."""
+    from bot.cli import bench, doctor, eval as eval_cli
+    from bot.telegram import main as telegram_main
 
-    add_bench(sub)
-
-    from bot.telegram.main import add_parser; add_parser(sub)  # noqa: E702
-    from bot.cli.doctor import add_parser as add_doctor; add_doctor(sub)  # noqa: E702
+    parser = argparse.ArgumentParser(prog="newsbot", description="Answers questions about news articles, with citations.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (add_ingest, add_ask, add_chat, add_models, eval_cli.add_parser, bench.add_parser,
+                telegram_main.add_parser, doctor.add_parser):
+        add(sub)
     return parser
 
 
@@ -168,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         return args.func(args, settings)
     except NewsbotError as exc:
-        print(f"newsbot: error: {exc}", file=sys.stderr)
+        print(f"newsbot: error: {explain(exc)}", file=sys.stderr)
         return 2 if type(exc).__name__ == "ConfigError" else 1
     except KeyboardInterrupt:
         print("\nnewsbot: interrupted", file=sys.stderr)

@@ -6,16 +6,7 @@ import textwrap
 from typing import Sequence, TextIO
 
 from bot.core.events import Done, Source
-
-QUOTE_CHARS = 160
-
-
-def quote(text: str, limit: int = QUOTE_CHARS) -> str:
-    """A short quote of a passage: its first ``limit`` characters, cut at a word."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + " …"
+from bot.core.text import quote
 
 
 def print_sources(sources: Sequence[Source], out: TextIO) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import collections
 import hashlib
 import json
-import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -14,10 +13,10 @@ from typing import AsyncIterator, Iterator, Sequence
 
 from bot.core import language
 from bot.core.checking import check
-from bot.core.events import Done, Queued, Retrieved, Source, Started, Token
+from bot.core.events import Cancel, Done, Failed, Generated, Queued, Retrieved, Source, Started, Token
+from bot.core.ports import Generator, Usage
 from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, clean_answer
-from bot.core.ports import Usage
-from bot.core.worker import Failed, Finished, GenerationWorker, Job, Piece
+from bot.core.worker import GenerationWorker, Job
 from retrieval.errors import InputError
 from retrieval.search import Hit, Searcher
 from retrieval.textnorm import clean_text
@@ -28,13 +27,15 @@ CACHE_SIZE = 256  # finished answers kept, keyed by the exact prompt
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    """The knobs of the loop, taken from Settings by the composition root."""
+    """The knobs of the loop; the composition root fills them from Settings, which holds the defaults (bot.app.answer_config)."""
 
-    top_k: int = 3
-    max_tokens: int = 384
-    max_question_chars: int = 2000
-    abstain_threshold: float = 0.0
-    timeout_s: float | None = 180.0
+    top_k: int
+    max_tokens: int
+    max_question_chars: int
+    abstain_threshold: float
+    timeout_s: float | None
+    queue_size: int
+    parallel: int = 1  # answers generated at once: one per server slot with a remote LLM, else one
 
 
 @dataclass
@@ -49,15 +50,24 @@ class Prepared:
 
 
 class Answerer:
-    """Answers questions from the index with the generation worker; never imports Telegram or llama.cpp."""
+    """Answers questions from the index through its own generation worker; never imports Telegram or llama.cpp."""
 
-    def __init__(self, searcher: Searcher, worker: GenerationWorker, templates: Templates, config: AnswerConfig) -> None:
+    def __init__(self, searcher: Searcher, generator: Generator, templates: Templates, config: AnswerConfig) -> None:
         self.searcher = searcher
-        self.worker = worker
+        self.generator = generator
         self.templates = templates
         self.config = config
+        self._worker = GenerationWorker(generator, max_queue=config.queue_size, workers=config.parallel)
         self._cache: collections.OrderedDict[str, tuple[str, int, int]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def waiting(self) -> int:
+        """Questions waiting for the model or being generated."""
+        return self._worker.waiting()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop generation at the next token, turn away waiting questions ('restarting'), and end the worker threads."""
+        self._worker.stop(timeout=timeout)
 
     def check_question(self, question: str) -> str:
         """The cleaned question, or InputError when it is blank or too long."""
@@ -78,10 +88,8 @@ class Answerer:
         if not hits or hits[0].score < self.config.abstain_threshold:
             return self._abstain(question, hits, retrieve_ms)
         passages = [PromptPassage(i, h.chunk.title, h.chunk.text) for i, h in enumerate(hits, 1)]
-        budget = self.worker.generator.n_ctx - self.config.max_tokens
-        messages, kept = build_messages(
-            self.templates, question, passages, history, self.worker.generator.count_tokens, budget
-        )
+        budget = self.generator.n_ctx - self.config.max_tokens
+        messages, kept = build_messages(self.templates, question, passages, history, self.generator.count_tokens, budget)
         sources = [_source(hits[p.n - 1], p) for p in kept]
         return Prepared(question, messages, sources, retrieve_ms, started)
 
@@ -96,8 +104,8 @@ class Answerer:
         timings = _timings(retrieve_ms, None, retrieve_ms, 0, 0)
         return Done(question, text, [], abstained=True, timings=timings)
 
-    def finish(self, prep: Prepared, text: str, end: Finished) -> Done:
-        """The Done event: foreign links removed, citations attributed, figures checked, the asker's language kept."""
+    def _finish(self, prep: Prepared, text: str, end: Generated) -> Done:
+        """The one place a generated text becomes the final Done: foreign links removed, citations attributed, figures checked, the asker's language kept."""
         links = [s.url for s in prep.sources if s.url]
         checked = check(prep.question, clean_answer(text, len(prep.sources), links), prep.sources, self.templates)
         total = (time.perf_counter() - prep.started) * 1000
@@ -108,7 +116,7 @@ class Answerer:
 
     def _key(self, prep: Prepared) -> str:
         """The cache key: the model, the answer budget and the exact prompt, so no answer is served for other passages."""
-        raw = json.dumps([self.worker.generator.name, self.config.max_tokens, prep.messages], ensure_ascii=False)
+        raw = json.dumps([self.generator.name, self.config.max_tokens, prep.messages], ensure_ascii=False)
         return hashlib.sha256(raw.encode()).hexdigest()
 
     def _cached(self, prep: Prepared) -> list[object] | None:
@@ -121,10 +129,10 @@ class Answerer:
             return None
         text, prompt_tokens, completion_tokens = hit
         first = (time.perf_counter() - prep.started) * 1000
-        end = Finished(Usage(prompt_tokens, completion_tokens), first - prep.retrieve_ms, cancelled=False)
-        return [Started(), Token(text), self.finish(prep, text, end)]
+        end = Generated(Usage(prompt_tokens, completion_tokens), first - prep.retrieve_ms, cancelled=False)
+        return [Started(), Token(text), self._finish(prep, text, end)]
 
-    def _remember(self, prep: Prepared, text: str, end: Finished) -> None:
+    def _remember(self, prep: Prepared, text: str, end: Generated) -> None:
         """Keep a complete answer for the same prompt asked again."""
         if end.cancelled or not text.strip():
             return
@@ -133,31 +141,12 @@ class Answerer:
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
 
-    def answer(self, question: str, history: Sequence[Turn] = (), cancel: threading.Event | None = None) -> Iterator[object]:
-        """Answer synchronously (the CLI): yields Retrieved, Queued, Started, Token… and Done."""
-        prep = self.prepare(question, history)
-        if isinstance(prep, Done):
-            yield prep
-            return
-        yield Retrieved(prep.sources)
-        cached = self._cached(prep)
-        if cached:
-            yield from cached
-            return
-        inbox: queue.Queue = queue.Queue()
-        job = self._submit(prep, inbox.put, cancel)
-        parts: list[str] = []
-        try:
-            while True:
-                if (out := self._translate(prep, inbox.get(), parts)) is not None:
-                    yield out
-                    if isinstance(out, Done):
-                        return
-        finally:
-            self.worker.cancel(job)  # a consumer that stops early stops the generation too
+    async def answer(self, question: str, history: Sequence[Turn] = (), cancel: Cancel | None = None) -> AsyncIterator[object]:
+        """The one answer path: yields Retrieved, Queued…, Started, Token… and Done; retrieval runs in a thread, generation in the worker.
 
-    async def aanswer(self, question: str, history: Sequence[Turn] = (), cancel: threading.Event | None = None) -> AsyncIterator[object]:
-        """Answer without blocking the event loop (Telegram): retrieval runs in a thread, generation in the worker."""
+        Setting ``cancel`` stops the answer (a queued one at once, a running one at the next token) and ends it with a
+        cancelled Done; a consumer that stops reading early cancels it too.
+        """
         prep = await asyncio.to_thread(self.prepare, question, history)
         if isinstance(prep, Done):
             yield prep
@@ -170,33 +159,56 @@ class Answerer:
             return
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue = asyncio.Queue()
-        job = self._submit(prep, lambda event: loop.call_soon_threadsafe(inbox.put_nowait, event), cancel)
+        job = Job(prep.messages, self.config.max_tokens, lambda e: loop.call_soon_threadsafe(inbox.put_nowait, e),
+                  cancel or Cancel(), self.config.timeout_s)
+        self._worker.submit(job)
         parts: list[str] = []
+        ended = False
         try:
             while True:
-                if (out := self._translate(prep, await inbox.get(), parts)) is not None:
-                    yield out
-                    if isinstance(out, Done):
-                        return
+                event = await inbox.get()
+                if isinstance(event, (Failed, Generated)):
+                    ended = True
+                if isinstance(event, Failed):
+                    raise event.error
+                if isinstance(event, Generated):
+                    self._remember(prep, "".join(parts), event)
+                    yield self._finish(prep, "".join(parts), event)
+                    return
+                if isinstance(event, Token):
+                    parts.append(event.text)
+                yield event
         finally:
-            self.worker.cancel(job)
+            if not ended:  # a consumer that stops early (a cancelled task) stops the generation too
+                job.cancel.set()
 
-    def _submit(self, prep: Prepared, sink, cancel: threading.Event | None) -> Job:
-        """Queue the prepared prompt on the generation worker."""
-        job = Job(prep.messages, self.config.max_tokens, sink, cancel or threading.Event(), self.config.timeout_s)
-        return self.worker.submit(job)
+    def answer_sync(self, question: str, history: Sequence[Turn] = (), cancel: Cancel | None = None) -> Iterator[object]:
+        """The same path for callers without an event loop (the CLI, eval): a private loop runs it, events arrive as they come.
 
-    def _translate(self, prep: Prepared, event: object, parts: list[str]) -> object | None:
-        """A worker event as the front ends see it (Token, Queued, Started, or the final Done); raise on failure."""
-        if isinstance(event, Piece):
-            parts.append(event.text)
-            return Token(event.text)
-        if isinstance(event, Finished):
-            self._remember(prep, "".join(parts), event)
-            return self.finish(prep, "".join(parts), event)
-        if isinstance(event, Failed):
-            raise event.error
-        return event
+        Stopping the iteration (Ctrl-C included) sets ``cancel`` and lets the answer end before returning.
+        """
+        cancel = cancel or Cancel()
+        loop = asyncio.new_event_loop()
+        events = self.answer(question, history, cancel)
+        step: asyncio.Future | None = None
+        completed = False
+        try:
+            while True:
+                step = loop.create_task(events.__anext__())
+                try:
+                    yield loop.run_until_complete(step)
+                except StopAsyncIteration:
+                    completed = True
+                    return
+        finally:
+            if not completed:
+                cancel.set()
+            if step is not None and not step.done():  # interrupted while waiting: let the cancelled answer end
+                step.cancel()
+                loop.run_until_complete(asyncio.gather(step, return_exceptions=True))
+            loop.run_until_complete(events.aclose())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
 
 
 def check_question(question: str, limit: int) -> str:
@@ -227,4 +239,4 @@ def _timings(retrieve_ms: float, first_ms: float | None, total_ms: float, prompt
     }
 
 
-__all__ = ["Answerer", "AnswerConfig", "Prepared", "Queued", "Started"]
+__all__ = ["Answerer", "AnswerConfig", "Cancel", "Prepared", "Queued", "Started"]

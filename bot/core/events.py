@@ -1,8 +1,43 @@
-"""Events of one answer, streamed to the CLI and to Telegram in this order: Retrieved, Queued*, Started, Token*, Done."""
+"""The one event vocabulary of an answer, and its cancel switch.
+
+The front ends see, in this order: Retrieved, Queued*, Started, Token*, Done. The generation worker emits Queued,
+Started and Token as they are, and ends a job with Generated or Failed, which the answer loop turns into Done or raises.
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from typing import Callable
+
+from bot.core.ports import Usage
+
+
+class Cancel(threading.Event):
+    """The one way to stop an answer: once set, a queued job leaves the queue at once and a running one stops at the next token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hooks: list[Callable[[], None]] = []
+        self._hooks_lock = threading.Lock()
+
+    def on_set(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` when the switch is set (at once if it already is)."""
+        with self._hooks_lock:
+            if not self.is_set():
+                self._hooks.append(hook)
+                return
+        hook()
+
+    def set(self) -> None:
+        """Flip the switch and run the hooks once."""
+        with self._hooks_lock:
+            if self.is_set():
+                return
+            super().set()
+            hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            hook()
 
 
 @dataclass(frozen=True)
@@ -50,6 +85,22 @@ class Token:
     """A piece of the answer."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class Generated:
+    """The worker's last word on a job that ran or was dropped: token counts, first-token time, whether it was cancelled."""
+
+    usage: Usage
+    first_token_ms: float | None
+    cancelled: bool
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The worker's last word on a job that failed; ``error`` is a NewsbotError ready to show."""
+
+    error: Exception
 
 
 @dataclass(frozen=True)

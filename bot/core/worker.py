@@ -12,48 +12,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from bot.core.events import Queued, Started
+from bot.core.events import Cancel, Failed, Generated, Queued, Started, Token
 from bot.core.ports import Generator, Usage
-from retrieval.errors import GenerationError
+from retrieval.errors import GenerationError, QueueFull
 
 log = logging.getLogger(__name__)
 
 
-class QueueFull(GenerationError):
-    """Too many questions are waiting."""
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A piece of generated text."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The generation ended (completed, cancelled or timed out)."""
-
-    usage: Usage
-    first_token_ms: float | None
-    cancelled: bool
-
-
-@dataclass(frozen=True)
-class Failed:
-    """The generation failed; ``error`` is ready to show."""
-
-    error: Exception
-
-
-@dataclass
+@dataclass(eq=False)  # jobs are compared by identity: two users may send the same prompt
 class Job:
-    """One generation request; ``sink`` receives Queued, Started, Piece, then Finished or Failed."""
+    """One generation request; ``sink`` receives Queued, Started, Token, then Generated or Failed."""
 
     messages: Sequence[dict]
     max_tokens: int
     sink: Callable[[object], None]
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: Cancel = field(default_factory=Cancel)
     timeout_s: float | None = None
 
 
@@ -83,6 +56,9 @@ class GenerationWorker:
         with self._cond:
             if self._stopping:
                 raise GenerationError("the bot is shutting down")
+            if job.cancel.is_set():  # cancelled before it was queued
+                job.sink(Generated(Usage(), None, cancelled=True))
+                return job
             if len(self._pending) >= self.max_queue:
                 raise QueueFull(f"busy: {len(self._pending)} questions are waiting; try again in a minute")
             self._pending.append(job)
@@ -92,6 +68,7 @@ class GenerationWorker:
             self._cond.notify_all()
         if ahead:
             job.sink(Queued(ahead))
+        job.cancel.on_set(lambda: self._drop(job))  # the one cancel switch also takes a waiting job out of the queue
         return job
 
     def waiting(self) -> int:
@@ -99,13 +76,12 @@ class GenerationWorker:
         with self._cond:
             return len(self._pending) + len(self._running)
 
-    def cancel(self, job: Job) -> None:
-        """Stop a job: dropped if still waiting, stopped at the next token if running."""
-        job.cancel.set()
+    def _drop(self, job: Job) -> None:
+        """A cancelled job still waiting leaves the queue and ends at once; a running one stops at the next token."""
         with self._cond:
             if job in self._pending:
                 self._pending.remove(job)
-                job.sink(Finished(Usage(), None, cancelled=True))
+                job.sink(Generated(Usage(), None, cancelled=True))
                 self._announce()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -159,12 +135,12 @@ class GenerationWorker:
             for text in self.generator.stream(job.messages, job.max_tokens, job.cancel, usage):
                 if first is None:
                     first = (time.perf_counter() - started) * 1000
-                job.sink(Piece(text))
+                job.sink(Token(text))
                 if deadline and time.perf_counter() > deadline:
                     job.cancel.set()
                     job.sink(Failed(GenerationError(f"the answer took longer than {job.timeout_s:g} s and was stopped")))
                     return
-            job.sink(Finished(usage, first, cancelled=job.cancel.is_set()))
+            job.sink(Generated(usage, first, cancelled=job.cancel.is_set()))
         except Exception as exc:  # the model failed: the job gets the error, the worker lives on
             log.error("generation failed: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
             err = exc if isinstance(exc, GenerationError) else GenerationError(f"generation failed ({type(exc).__name__})")

@@ -39,7 +39,6 @@ def build_services(settings: Settings, answerer: Answerer, catalog: Catalog, ind
     """The handlers' collaborators; the conversation store lives in the data directory."""
     data_dir = settings.data_dir.expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
-    answerer.worker.max_queue = settings.queue_size
     return Services(
         settings=settings,
         answerer=answerer,
@@ -87,12 +86,11 @@ async def _post_init(app: Application) -> None:
 
 
 async def _post_shutdown(app: Application) -> None:
-    """Stop the worker thread and close the conversation store."""
+    """Close the health server and the conversation store; the answer loop is closed by whoever built it."""
     services: Services = app.bot_data["services"]
     if health := app.bot_data.pop("health", None):
         health.close()
         await health.wait_closed()
-    services.answerer.worker.stop(timeout=3.0)
     services.history.close()
 
 

@@ -16,8 +16,6 @@ from bot.telegram.services import Flight, Services
 from bot.telegram.streaming import Reply
 
 log = logging.getLogger(__name__)
-_END = object()
-_DROPPED = object()
 
 
 async def on_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -39,7 +37,7 @@ async def on_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     reply = Reply(context.bot, msg.chat.id, private=private, interval=interval, reply_to=msg.message_id, draft_id=msg.message_id)
     try:
         done = await _answer(svc, question, flight, reply)
-        if done is None:
+        if done.cancelled and not flight.started:  # /cancel took it out of the queue before it reached the model
             await reply.fail("Cancelled.")
             return
         note = ""
@@ -47,25 +45,18 @@ async def on_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             note = "Stopped: the bot is restarting." if svc.stopping else "Stopped by /cancel."
         await reply.finish(answer_html(done, note))
         if not done.cancelled:
-            svc.history.add(msg.chat.id, done.question, done.answer, done.sources)
+            svc.history.add(msg.chat.id, done.question, done.answer, done.sources)  # before the limit is released: a follow-up sees it
     finally:
         await reply.close()
         svc.flights.discard(flight)
         svc.limits.end(user.id)
 
 
-async def _answer(svc: Services, question: str, flight: Flight, reply: Reply) -> Done | None:
-    """Run the core loop, showing its events; None when /cancel dropped the question before it reached the model."""
-    history = svc.history.recent(flight.chat_id)
-    events: asyncio.Queue = asyncio.Queue()
-    flight.pump = asyncio.create_task(_pump(svc.answerer.aanswer(question, history, flight.cancel), events))
+async def _answer(svc: Services, question: str, flight: Flight, reply: Reply) -> Done:
+    """Run the core loop, showing its events as they come."""
+    history = await asyncio.to_thread(svc.history.recent, flight.chat_id)  # a SQLite read: off the event loop
     parts: list[str] = []
-    while True:
-        event = await events.get()
-        if event is _DROPPED:
-            return None
-        if isinstance(event, BaseException):
-            raise event
+    async for event in svc.answerer.answer(question, history, flight.cancel):
         if isinstance(event, Queued):
             reply.queued(event.ahead)
         elif isinstance(event, Started):
@@ -75,16 +66,5 @@ async def _answer(svc: Services, question: str, flight: Flight, reply: Reply) ->
             parts.append(event.text)
             reply.show("".join(parts))
         elif isinstance(event, Done):
-            await flight.pump
             return event
-
-
-async def _pump(answer, events: asyncio.Queue) -> None:
-    """Move the answer's events to ``events``; being cancelled closes the answer, which takes a queued job off the worker."""
-    try:
-        async for event in answer:
-            events.put_nowait(event)
-    except asyncio.CancelledError:
-        events.put_nowait(_DROPPED)
-    except Exception as exc:
-        events.put_nowait(exc)
+    raise AssertionError("the answer loop ended without Done")

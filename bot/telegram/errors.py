@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.error import Conflict, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.core.worker import QueueFull
-from retrieval.errors import InputError, NewsbotError
+from bot.hints import explain
+from retrieval.errors import InputError, NewsbotError, QueueFull
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def user_text(error: BaseException) -> str:
     if isinstance(error, InputError):
         return f"Sorry: {error}."
     if isinstance(error, NewsbotError):  # generation errors are written for people (time limit, restarting…)
-        text = str(error)
+        text = explain(error)
         return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
     if isinstance(error, (NetworkError, RetryAfter)):
         return "Telegram is not answering well right now; please try again in a minute."

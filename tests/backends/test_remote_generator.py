@@ -13,8 +13,8 @@ import pytest
 
 from bot.core.ports import Usage
 from bot.backends.remote import RemoteGenerator
-from bot.core.worker import Finished, GenerationWorker, Job, Piece
-from bot.core.events import Queued, Started
+from bot.core.events import Generated, Queued, Started, Token
+from bot.core.worker import GenerationWorker, Job
 from retrieval.errors import GenerationError
 from tests.fakes import FakeGenerator
 
@@ -228,7 +228,7 @@ def test_worker_runs_as_many_jobs_at_once_as_it_has_threads():
     gen.release.set()
     for box in boxes:
         events = []
-        while not events or not isinstance(events[-1], Finished):
+        while not events or not isinstance(events[-1], Generated):
             events.append(box.get(timeout=5))
-        assert any(isinstance(e, Piece) for e in events)
+        assert any(isinstance(e, Token) for e in events)
     worker.stop()

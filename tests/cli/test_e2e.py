@@ -24,12 +24,12 @@ def real(tmp_path_factory):
     index.indexer.ingest([SEEDS], progress=False)
     answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
     yield answerer
-    answerer.worker.stop()
+    answerer.close()
     index.close()
 
 
 def test_question_finds_the_passage_and_streams_an_answer(real):
-    events = list(real.answer(QUESTION))
+    events = list(real.answer_sync(QUESTION))
     tokens = [e for e in events if isinstance(e, Token)]
     done = events[-1]
     assert isinstance(done, Done) and not done.abstained
@@ -42,7 +42,7 @@ def test_sources_carry_offsets_into_their_document(real):
     from retrieval.documents import read_documents
 
     docs = {d.doc_id: d for d in read_documents(SEEDS / "meta-scale-ai-investissement.txt")}
-    done = list(real.answer("Who founded Scale AI?"))[-1]
+    done = list(real.answer_sync("Who founded Scale AI?"))[-1]
     for s in done.sources:
         assert docs[s.doc_id].text[s.start : s.end] == s.text
 

@@ -49,7 +49,7 @@ def test_an_unsupported_figure_is_reported_and_not_shown() -> None:
 
 def test_ask_json_reports_the_unsupported_sentences(answerer, fake_generator) -> None:
     fake_generator.enqueue("Meta investira 12 milliards de dollars dans Scale AI [1]. Scale AI a été fondée en 2016 par Alexandr Wang [1].")
-    done = list(answerer.answer("Combien Meta va-t-il investir dans Scale AI ?"))[-1]
+    done = list(answerer.answer_sync("Combien Meta va-t-il investir dans Scale AI ?"))[-1]
     assert isinstance(done, Done)
     assert done.as_dict()["unsupported"] == ["Meta investira 12 milliards de dollars dans Scale AI."]
     assert "12 milliards" not in done.answer and done.sources and all("2016" in s.quote for s in done.sources)

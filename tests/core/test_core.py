@@ -1,21 +1,19 @@
 """The answer loop with the fake generator over a real catalog: streaming, citations, abstention, follow-ups, cancel."""
 
 import asyncio
-import threading
+import time
 
 import pytest
 
-from bot.core.answer import AnswerConfig, Answerer
-from bot.core.events import Done, Retrieved, Started, Token
-from bot.core.prompting import Templates, Turn
-from bot.core.worker import GenerationWorker
+from bot.core.events import Cancel, Done, Queued, Retrieved, Started, Token
+from bot.core.prompting import Turn
 from retrieval.errors import GenerationError, InputError
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, make_answerer
 
 
 def test_answer_streams_tokens_then_done_with_sources(answerer, fake_generator):
     fake_generator.enqueue("Plus de 10 milliards de dollars [1].")
-    events = list(answerer.answer("Combien Meta prévoit-il d'investir dans Scale AI ?"))
+    events = list(answerer.answer_sync("Combien Meta prévoit-il d'investir dans Scale AI ?"))
     assert isinstance(events[0], Retrieved) and isinstance(events[1], Started)
     tokens = [e.text for e in events if isinstance(e, Token)]
     done = events[-1]
@@ -29,37 +27,37 @@ def test_answer_streams_tokens_then_done_with_sources(answerer, fake_generator):
 
 def test_markers_pointing_at_no_passage_are_removed(answerer, fake_generator):
     fake_generator.enqueue("Dix milliards [2] [9].")
-    done = list(answerer.answer("Combien Meta investit-il ?"))[-1]
+    done = list(answerer.answer_sync("Combien Meta investit-il ?"))[-1]
     assert done.answer == "Dix milliards [2]."
 
 
-def test_abstains_without_calling_the_model_below_the_threshold(fake_index, fake_generator):
+def test_abstains_without_calling_the_model_below_the_threshold(settings, fake_index, fake_generator):
     fake_index.indexer.ingest([SEEDS])
-    worker = GenerationWorker(fake_generator)
-    answerer = Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(abstain_threshold=1e9))
-    (done,) = list(answerer.answer("Quelle est la capitale de l'Australie ?"))
-    worker.stop()
+    answerer = make_answerer(settings, fake_index.searcher, fake_generator, abstain_threshold=1e9)
+    (done,) = list(answerer.answer_sync("Quelle est la capitale de l'Australie ?"))
+    answerer.close()
     assert done.abstained and done.answer.startswith("Les articles ne le disent pas.") and "«" in done.answer
     assert fake_generator.history == []
-    (done,) = list(answerer.answer("What is the capital of Australia?"))
+    (done,) = list(answerer.answer_sync("What is the capital of Australia?"))
     assert done.answer.startswith("The articles do not say.")
 
 
-def test_empty_index_abstains_with_advice(fake_index, fake_generator):
-    answerer = Answerer(fake_index.searcher, GenerationWorker(fake_generator), Templates.load(), AnswerConfig())
-    (done,) = list(answerer.answer("Who founded Scale AI?"))
+def test_empty_index_abstains_with_advice(settings, fake_index, fake_generator):
+    answerer = make_answerer(settings, fake_index.searcher, fake_generator)
+    (done,) = list(answerer.answer_sync("Who founded Scale AI?"))
+    answerer.close()
     assert done.abstained and "newsbot ingest" in done.answer
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t", "\u200b\u202e"])
 def test_blank_questions_are_refused(answerer, question):
     with pytest.raises(InputError, match="empty"):
-        list(answerer.answer(question))
+        list(answerer.answer_sync(question))
 
 
 def test_oversized_questions_are_refused_with_the_limit(answerer):
     with pytest.raises(InputError, match="limit is 2000"):
-        list(answerer.answer("a" * 100_000))
+        list(answerer.answer_sync("a" * 100_000))
 
 
 def test_follow_up_is_searched_with_the_previous_question(answerer, fake_generator):
@@ -67,7 +65,7 @@ def test_follow_up_is_searched_with_the_previous_question(answerer, fake_generat
     assert answerer.search_query("et en quelle année ?", history) == "Qui a fondé Scale AI ? et en quelle année ?"
     long = "Quelle est la valorisation de Scale AI après l'investissement potentiel de Meta ?"
     assert answerer.search_query(long, history) == long
-    list(answerer.answer("et en quelle année ?", history))
+    list(answerer.answer_sync("et en quelle année ?", history))
     sent = fake_generator.history[-1]
     assert sent[1] == {"role": "user", "content": "Qui a fondé Scale AI ?"}
 
@@ -75,10 +73,10 @@ def test_follow_up_is_searched_with_the_previous_question(answerer, fake_generat
 def test_cancel_stops_generation_at_the_next_token(answerer, fake_generator):
     fake_generator.delay_s = 0.01
     fake_generator.enqueue(" ".join(["mot"] * 500))
-    cancel = threading.Event()
+    cancel = Cancel()
     seen = 0
     done = None
-    for event in answerer.answer("Combien Meta investit-il ?", cancel=cancel):
+    for event in answerer.answer_sync("Combien Meta investit-il ?", cancel=cancel):
         if isinstance(event, Token):
             seen += 1
             if seen == 3:
@@ -91,45 +89,80 @@ def test_cancel_stops_generation_at_the_next_token(answerer, fake_generator):
 def test_generation_failure_is_a_generation_error(answerer, fake_generator):
     fake_generator.fail_with = RuntimeError("boom")
     with pytest.raises(GenerationError, match="generation failed"):
-        list(answerer.answer("Combien Meta investit-il ?"))
+        list(answerer.answer_sync("Combien Meta investit-il ?"))
 
 
-async def test_async_answer_does_not_block_the_loop(answerer, fake_generator):
+class SlowSearcher:
+    """The real searcher behind a blocking delay, as a large index or a remote Chroma server would be."""
+
+    def __init__(self, searcher, delay_s: float) -> None:
+        self.searcher, self.delay_s, self.queries = searcher, delay_s, []
+
+    def search(self, query: str, k: int):
+        """Block, then search."""
+        self.queries.append(query)
+        time.sleep(self.delay_s)
+        return self.searcher.search(query, k)
+
+
+async def test_async_answer_does_not_block_the_loop_while_retrieving_or_generating(answerer, fake_generator):
+    answerer.searcher = SlowSearcher(answerer.searcher, 0.3)
     fake_generator.delay_s = 0.02
     fake_generator.enqueue("un deux trois quatre cinq six sept huit neuf dix")
-    ticks = 0
+    gaps: list[float] = []
 
     async def ticker():
-        nonlocal ticks
+        last = time.perf_counter()
         while True:
             await asyncio.sleep(0.01)
-            ticks += 1
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
 
     task = asyncio.create_task(ticker())
-    events = [e async for e in answerer.aanswer("Combien Meta investit-il ?")]
+    events = [e async for e in answerer.answer("Combien Meta investit-il ?")]
     task.cancel()
     assert isinstance(events[-1], Done) and events[-1].answer.startswith("un deux")
-    assert ticks >= 10
+    assert answerer.searcher.queries == ["Combien Meta investit-il ?"]
+    assert len(gaps) >= 30 and max(gaps) < 0.15  # a 0.3 s search on the loop would leave a 0.3 s gap
 
 
 def test_same_prompt_is_answered_from_the_cache_without_the_model(answerer, fake_generator):
     fake_generator.enqueue("Dix milliards [1].", "Autre réponse sur Meta et Scale AI [1].")
-    first = list(answerer.answer("Combien Meta investit-il ?"))[-1]
-    second = list(answerer.answer("Combien Meta investit-il ?"))[-1]
+    first = list(answerer.answer_sync("Combien Meta investit-il ?"))[-1]
+    second = list(answerer.answer_sync("Combien Meta investit-il ?"))[-1]
     assert len(fake_generator.history) == 1
     assert second.answer == first.answer == "Dix milliards [1]." and second.sources == first.sources
     assert second.timings["prompt_tokens"] == first.timings["prompt_tokens"]
     history = [Turn("Qui a fondé Scale AI ?", "Alexandr Wang [1].")]
-    other = list(answerer.answer("Combien Meta investit-il ?", history))[-1]  # other prompt: generated anew
+    other = list(answerer.answer_sync("Combien Meta investit-il ?", history))[-1]  # other prompt: generated anew
     assert len(fake_generator.history) == 2 and other.answer == "Autre réponse sur Meta et Scale AI [1]."
 
 
 def test_cancelled_answers_are_not_cached(answerer, fake_generator):
     fake_generator.delay_s = 0.01
     fake_generator.enqueue(" ".join(["mot"] * 200))
-    cancel = threading.Event()
-    for event in answerer.answer("Combien Meta investit-il ?", cancel=cancel):
+    cancel = Cancel()
+    for event in answerer.answer_sync("Combien Meta investit-il ?", cancel=cancel):
         if isinstance(event, Token):
             cancel.set()
-    list(answerer.answer("Combien Meta investit-il ?"))
+    list(answerer.answer_sync("Combien Meta investit-il ?"))
     assert len(fake_generator.history) == 2
+
+
+def test_cancel_takes_a_queued_answer_out_of_the_queue(settings, fake_index, fake_generator):
+    fake_index.indexer.ingest([SEEDS])
+    answerer = make_answerer(settings, fake_index.searcher, fake_generator, abstain_threshold=0.0)
+    fake_generator.release.clear()
+    first = answerer.answer_sync("Combien Meta investit-il ?")
+    assert isinstance(next(first), Retrieved) and isinstance(next(first), Started)
+    cancel = Cancel()
+    second = answerer.answer_sync("Qui a fondé Scale AI ?", cancel=cancel)
+    assert isinstance(next(second), Retrieved) and next(second) == Queued(1)
+    cancel.set()
+    done = next(second)
+    assert isinstance(done, Done) and done.cancelled and answerer.waiting() == 1
+    fake_generator.release.set()
+    assert isinstance(list(first)[-1], Done)
+    answerer.close()
+    assert len(fake_generator.history) == 1  # the cancelled question never reached the model

@@ -5,16 +5,17 @@ import threading
 
 import pytest
 
-from bot.core.events import Queued, Started
-from bot.core.worker import Failed, Finished, GenerationWorker, Job, Piece, QueueFull
+from bot.core.events import Failed, Generated, Queued, Started, Token
+from bot.core.worker import GenerationWorker, Job
+from retrieval.errors import QueueFull
 from tests.fakes import FakeGenerator
 
 
-def _job(inbox):
-    return Job([{"role": "user", "content": "q"}], 50, inbox.put)
+def _job(inbox, content="q"):
+    return Job([{"role": "user", "content": content}], 50, inbox.put)
 
 
-def _drain(inbox, until=(Finished, Failed), timeout=5):
+def _drain(inbox, until=(Generated, Failed), timeout=5):
     events = []
     while True:
         e = inbox.get(timeout=timeout)
@@ -27,17 +28,18 @@ def test_jobs_run_in_order_and_learn_their_place_in_the_queue():
     gen = FakeGenerator()
     gen.release.clear()
     worker = GenerationWorker(gen)
-    inboxes = [queue.Queue() for _ in range(3)]
-    worker.submit(_job(inboxes[0]))
+    inboxes = [queue.Queue() for _ in range(4)]
+    worker.submit(_job(inboxes[0], "q0"))
     assert gen.started.wait(5)
-    worker.submit(_job(inboxes[1]))
-    worker.submit(_job(inboxes[2]))
-    assert inboxes[1].get(timeout=1) == Queued(1) and inboxes[2].get(timeout=1) == Queued(2)
+    for i in (2, 1, 3):  # submitted out of numeric order: they must run in submission order, not sorted
+        worker.submit(_job(inboxes[i], f"q{i}"))
+    assert [inboxes[i].get(timeout=1) for i in (2, 1, 3)] == [Queued(1), Queued(2), Queued(3)]
     gen.release.set()
     for box in inboxes:
         events = _drain(box)
-        assert isinstance(events[-1], Finished) and any(isinstance(e, Piece) for e in events)
+        assert isinstance(events[-1], Generated) and any(isinstance(e, Token) for e in events)
     worker.stop()
+    assert [h[0]["content"] for h in gen.history] == ["q0", "q2", "q1", "q3"]
 
 
 def test_waiting_jobs_are_told_when_they_move_up():
@@ -77,7 +79,7 @@ def test_cancelled_waiting_job_never_runs():
     gen.started.wait(5)
     box = queue.Queue()
     job = worker.submit(_job(box))
-    worker.cancel(job)
+    job.cancel.set()
     events = _drain(box)
     assert events[-1].cancelled and not any(isinstance(e, Started) for e in events)
     gen.release.set()

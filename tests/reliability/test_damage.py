@@ -17,7 +17,8 @@ from bot.backends.model_files import bundled_model_path
 from retrieval.stores.catalog import Catalog
 from retrieval.chunking import Chunk
 from retrieval.documents import Document
-from retrieval.errors import IndexError_
+from bot.hints import explain
+from retrieval.errors import IndexDamaged
 from retrieval.stores.chroma import ChromaStore
 from tests.conftest import ROOT, SEEDS
 
@@ -113,8 +114,9 @@ def test_corrupted_catalog_gives_the_remedy(data):
 def test_catalog_damage_becomes_index_error_naming_the_file(tmp_path):
     path = tmp_path / "catalog.sqlite3"
     path.write_bytes(b"SQLite format 3\x00" + os.urandom(8192))
-    with pytest.raises(IndexError_, match=rf"^{path} is damaged .*; run `newsbot ingest --rebuild`$"):
+    with pytest.raises(IndexDamaged, match=rf"^{path} is damaged \(.*\)$") as err:
         Catalog(path).counts()
+    assert explain(err.value).endswith("; run `newsbot ingest --rebuild`")  # the edges add the command
 
 
 # --- read-only data directory, as a user who is not root ---------------------------------------
@@ -156,7 +158,7 @@ def test_full_disk_in_the_catalog_is_one_line_naming_the_file(tmp_path):
     catalog = Catalog(path)
     used = catalog._db.execute("PRAGMA page_count").fetchone()[0]
     catalog._db.execute(f"PRAGMA max_page_count={used + 8}")  # SQLITE_FULL, as on a full disk
-    with pytest.raises(IndexError_, match=rf"^{path}: the disk is full; free some space"):
+    with pytest.raises(IndexDamaged, match=rf"^{path}: the disk is full; free some space"):
         for i in range(50):
             doc, chunk = _doc(i)
             catalog.add([doc], [chunk])
@@ -179,7 +181,7 @@ class _Client:
 
 def test_full_disk_in_chroma_is_one_line_naming_the_folder(tmp_path):
     store = ChromaStore(_Client(), "fake", 2, path=tmp_path / "chroma")
-    with pytest.raises(IndexError_, match=rf"^the Chroma index {tmp_path / 'chroma'}: the disk is full"):
+    with pytest.raises(IndexDamaged, match=rf"^the Chroma index {tmp_path / 'chroma'}: the disk is full"):
         store.upsert(["a"], np.zeros((1, 2), dtype=np.float32))
 
 
@@ -190,3 +192,15 @@ def test_sqlite_full_error_text_is_recognised():
     assert str(err) == "/d/catalog.sqlite3: the disk is full; free some space and run the command again"
     err = db_error(Path("/d/catalog.sqlite3"), sqlite3.OperationalError("attempt to write a readonly database"))
     assert str(err).startswith("/d/catalog.sqlite3 is read-only")
+
+
+def test_a_catalog_of_another_schema_version_is_refused_with_the_remedy(tmp_path):
+    path = tmp_path / "catalog.sqlite3"
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '999' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexDamaged, match=rf"^{path} has catalog schema 999, this newsbot reads schema \d+$") as err:
+        Catalog(path)
+    assert explain(err.value).endswith("; run `newsbot ingest --rebuild`")

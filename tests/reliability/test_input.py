@@ -8,12 +8,9 @@ import sys
 
 import pytest
 
-from bot.core.answer import AnswerConfig, Answerer
 from bot.core.events import Done
-from bot.core.prompting import Templates
-from bot.core.worker import GenerationWorker
 from retrieval.errors import InputError
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, make_answerer
 
 ZW, RLO, LRI, COMBINING = "\u200b", "\u202e", "\u2066", "\u0336"
 INVISIBLE = set("\x00\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -34,16 +31,15 @@ def test_long_questions_are_refused_with_the_limit(answerer, size):
         answerer.check_question("a" * size)
 
 
-def test_a_4096_character_question_passes_when_the_limit_allows_it(fake_index, fake_generator):
+def test_a_4096_character_question_passes_when_the_limit_allows_it(settings, fake_index, fake_generator):
     fake_index.indexer.ingest([SEEDS])
-    worker = GenerationWorker(fake_generator)
-    answerer = Answerer(fake_index.searcher, worker, Templates.load(), AnswerConfig(max_question_chars=5000))
+    answerer = make_answerer(settings, fake_index.searcher, fake_generator, max_question_chars=5000, abstain_threshold=0.0)
     try:
         question = ("Combien Meta investit-il dans Scale AI ? " * 120)[:4096]
         assert answerer.check_question(question) == question.strip()
-        assert isinstance(list(answerer.answer(question))[-1], Done)
+        assert isinstance(list(answerer.answer_sync(question))[-1], Done)
     finally:
-        worker.stop()
+        answerer.close()
 
 
 def test_invisible_floods_count_for_nothing_against_the_limit(answerer):
@@ -53,7 +49,7 @@ def test_invisible_floods_count_for_nothing_against_the_limit(answerer):
 
 def test_floods_in_a_question_never_reach_the_prompt(answerer, fake_generator):
     question = f"Com{ZW * 300}bien {RLO}Meta{RLO * 50} inves\x00tit-il{COMBINING * 400} dans Scale AI ?"
-    done = list(answerer.answer(question))[-1]
+    done = list(answerer.answer_sync(question))[-1]
     assert not done.abstained
     prompt = "".join(m["content"] for m in fake_generator.history[-1])
     assert not INVISIBLE & set(prompt)
@@ -119,23 +115,32 @@ def test_invalid_utf8_is_skipped_by_name_and_the_rest_goes_in(fake_index, tmp_pa
     assert report.documents == 1
 
 
+BINARY = "looks like a binary file, not text"
+
+
 @pytest.mark.parametrize(
-    "content",
+    ("content", "reason"),
     [
-        os.urandom(4096),
-        b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8,
-        "Un article en UTF-16 avec un BOM.".encode("utf-16"),
-        b"\x1f\x8b\x08\x00" + bytes(500),  # gzip
+        ("Un article en UTF-16 avec un BOM.".encode("utf-16"), BINARY),  # caught by its NUL bytes
+        (b"\x1f\x8b\x08\x00" + bytes(500), BINARY),  # gzip: NULs
+        (bytes(range(1, 32)) * 100, BINARY),  # no NUL, decodes as Windows-1252: caught by its control characters
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8, "not valid UTF-8 text (byte 137)"),  # 0x81: neither UTF-8 nor 1252
     ],
-    ids=["random", "elf", "utf16", "gzip"],
+    ids=["utf16", "gzip", "controls", "elf"],
 )
-def test_binary_file_named_txt_is_skipped_as_binary(fake_index, tmp_path, content):
+def test_binary_file_named_txt_is_skipped_with_its_reason(fake_index, tmp_path, content, reason):
     article = tmp_path / "article.txt"
     article.write_bytes(content)
     report = fake_index.indexer.ingest([article])
-    assert report.documents == 0 and len(report.skipped) == 1
-    assert report.skipped[0][1] in ("looks like a binary file, not text", ) or "not valid UTF-8" in report.skipped[0][1]
+    assert report.documents == 0 and report.skipped == [(str(article), reason)]
     assert fake_index.store.count() == 0
+
+
+def test_random_bytes_named_txt_are_skipped(fake_index, tmp_path):
+    article = tmp_path / "article.txt"
+    article.write_bytes(os.urandom(4096))
+    report = fake_index.indexer.ingest([article])
+    assert report.documents == 0 and len(report.skipped) == 1 and fake_index.store.count() == 0
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ import pytest
 from bot.app import build_answerer, open_index
 from bot.core.events import Done, Token
 from bot.settings import Settings
-from retrieval.errors import IndexError_
+from retrieval.errors import IndexDamaged
 from retrieval.stores.chroma import ChromaStore
 from tests.conftest import ROOT, SEEDS
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -40,8 +40,8 @@ def test_ingest_and_answer_through_the_server(tmp_path, chroma_server):  # noqa:
         assert report.added == report.chunks > 3
         assert index.store.ids() == index.catalog.vector_ids()
         answerer = build_answerer(settings, index, FakeGenerator())
-        events = list(answerer.answer(QUESTION))
-        answerer.worker.stop()
+        events = list(answerer.answer_sync(QUESTION))
+        answerer.close()
     finally:
         index.close()
     done = events[-1]
@@ -99,16 +99,16 @@ def test_server_going_away_is_one_line_and_the_index_recovers(tmp_path):
         index = open_index(settings, embedder=FakeEmbedder())
         index.indexer.ingest([SEEDS], progress=False)
         answerer = build_answerer(settings, index, FakeGenerator())
-        assert list(answerer.answer(QUESTION))[-1].sources
+        assert list(answerer.answer_sync(QUESTION))[-1].sources
         server.kill()
-        with pytest.raises(IndexError_) as err:
-            list(answerer.answer(QUESTION))
+        with pytest.raises(IndexDamaged) as err:
+            list(answerer.answer_sync(QUESTION))
         msg = str(err.value)
         assert msg.startswith(f"cannot reach the Chroma server at {server.url}") and "\n" not in msg
         server.start()
-        done = list(answerer.answer(QUESTION))[-1]
+        done = list(answerer.answer_sync(QUESTION))[-1]
         assert isinstance(done, Done) and done.sources
-        answerer.worker.stop()
+        answerer.close()
         index.close()
     finally:
         server.stop()
@@ -118,7 +118,7 @@ def test_unreachable_server_at_start_is_one_line(tmp_path):
     from tests.servers import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(IndexError_) as err:
+    with pytest.raises(IndexDamaged) as err:
         open_index(_settings(tmp_path, url), embedder=FakeEmbedder())
     assert str(err.value).startswith(f"cannot reach the Chroma server at {url} (") and "\n" not in str(err.value)
 
@@ -151,7 +151,7 @@ def test_version_mismatch_is_one_line(version, expected):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}"
     try:
-        with pytest.raises(IndexError_) as err:
+        with pytest.raises(IndexDamaged) as err:
             ChromaStore.http(url, {}, "fake-embedder", 64)
     finally:
         httpd.shutdown()

@@ -32,8 +32,8 @@ def test_ingest_seeds_and_answer(mode, tmp_path, request):
         generator = load_generator(settings, interactive=False)
         assert type(generator).__name__ == ("RemoteGenerator" if llm_url else "LlamaGenerator")
         answerer = build_answerer(settings, index, generator)
-        events = list(answerer.answer(QUESTION))
-        answerer.worker.stop()
+        events = list(answerer.answer_sync(QUESTION))
+        answerer.close()
         generator.close()
     finally:
         index.close()

@@ -28,10 +28,10 @@ def test_squad_questions_keep_their_paragraph_and_span():
 
 
 def test_a_hit_needs_the_gold_paragraph_and_the_whole_span(fake_index):
-    from retrieval.stores.catalog import StoredChunk
+    from retrieval.chunking import Chunk
 
     q = Question("q", ("dix",), doc_id="d1", span=(10, 14))
-    chunk = lambda doc, start, end: Hit(StoredChunk("c", doc, "T", "x", 0, start, end, None, None, None), 1.0, 1.0, None)  # noqa: E731
+    chunk = lambda doc, start, end: Hit(Chunk("c", doc, "T", "x", 0, start, end), 1.0, 1.0, None)  # noqa: E731
     assert is_hit(q, chunk("d1", 0, 20)) and not is_hit(q, chunk("d1", 12, 30)) and not is_hit(q, chunk("d2", 0, 20))
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from retrieval.errors import IndexError_
+from bot.hints import explain
+from retrieval.errors import IndexDamaged
 from retrieval.stores.chroma import ChromaStore
 
 
@@ -18,10 +19,11 @@ def test_query_returns_cosine_similarities_best_first(tmp_path):
 
 def test_an_index_built_with_another_embedder_is_refused_with_the_remedy(tmp_path):
     ChromaStore.persistent(tmp_path / "chroma", "embedder-a", 3).upsert(["x"], np.ones((1, 3), dtype=np.float32))
-    with pytest.raises(IndexError_) as err:
+    with pytest.raises(IndexDamaged) as err:
         ChromaStore.persistent(tmp_path / "chroma", "embedder-b", 384)
     message = str(err.value)
-    assert "embedder-a" in message and "embedder-b" in message and "newsbot ingest --rebuild" in message
+    assert "embedder-a" in message and "embedder-b" in message and "newsbot" not in message  # retrieval names no command
+    assert explain(err.value).endswith("; run `newsbot ingest --rebuild`")
 
 
 def test_query_on_an_empty_or_smaller_store_returns_what_there_is(tmp_path):

@@ -20,11 +20,9 @@ RUNNER = textwrap.dedent("""
     import logging, sys
     from pathlib import Path
     from bot.app import open_index
-    from bot.core.answer import AnswerConfig, Answerer
-    from bot.core.prompting import Templates
+    from tests.conftest import make_answerer
     from bot.settings import Settings
     from bot.telegram.main import quiet_logs, run_bot
-    from bot.core.worker import GenerationWorker
     from retrieval.errors import NewsbotError
     from tests.fakes import FakeEmbedder, FakeGenerator, MemoryStore
 
@@ -37,7 +35,7 @@ RUNNER = textwrap.dedent("""
     index.indexer.ingest([Path(seeds)])
     generator = FakeGenerator(delay_s=0.05)
     generator.enqueue(" ".join(f"mot{i}" for i in range(2000)))
-    answerer = Answerer(index.searcher, GenerationWorker(generator), Templates.load(), AnswerConfig(top_k=3, abstain_threshold=0.0))
+    answerer = make_answerer(settings, index.searcher, generator, top_k=3, abstain_threshold=0.0)
     try:
         sys.exit(run_bot(settings, answerer, index.catalog, index.indexer))
     except NewsbotError as exc:
@@ -120,7 +118,7 @@ async def test_end_to_end_with_the_bundled_model(tmp_path, tg, monkeypatch):
             tg.push(message(ALICE, ALICE, "How much is Meta investing in Scale AI?"))
             await until(lambda: any(c.params.get("parse_mode") == "HTML" for c in tg.of("sendMessage", ALICE)), timeout=180,
                         what="the model's answer")
-        answerer.worker.stop()
+        answerer.close()
     finally:
         index.close()
     final = [c.params["text"] for c in tg.of("sendMessage", ALICE) if c.params.get("parse_mode") == "HTML"][-1]
