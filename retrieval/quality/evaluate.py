@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import statistics
@@ -26,6 +27,16 @@ class Question:
     unanswerable: bool = False
     doc_id: str | None = None
     span: tuple[int, int] | None = None
+    article: str | None = None  # SQuAD: the article's title, which the tune/held-out halves split on
+
+
+HALVES = ("tune", "held-out")
+
+
+def half(questions: Sequence[Question], which: str) -> list[Question]:
+    """One of two halves split by article (md5 of its title: even = tune, odd = held-out), as docs/retrieval.md measured."""
+    want = HALVES.index(which)
+    return [q for q in questions if int(hashlib.md5((q.article or "").encode()).hexdigest(), 16) % 2 == want]
 
 
 def load_squad(path: Path, limit: int | None = None) -> tuple[list[Document], list[Question]]:
@@ -46,7 +57,8 @@ def load_squad(path: Path, limit: int | None = None) -> tuple[list[Document], li
                 start = _locate(text, answer, qa["answers"][0]["answer_start"])
                 if start is None:
                     continue
-                questions.append(Question(clean_text(qa["question"]), (answer,), doc_id=doc.doc_id, span=(start, start + len(answer))))
+                questions.append(Question(clean_text(qa["question"]), (answer,), doc_id=doc.doc_id, span=(start, start + len(answer)),
+                                      article=article.get("title", "")))
     return docs, questions[:limit] if limit else questions
 
 

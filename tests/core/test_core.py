@@ -166,3 +166,15 @@ def test_cancel_takes_a_queued_answer_out_of_the_queue(settings, fake_index, fak
     assert isinstance(list(first)[-1], Done)
     answerer.close()
     assert len(fake_generator.history) == 1  # the cancelled question never reached the model
+
+
+def test_a_reader_that_leaves_early_stops_the_answer_and_the_worker_lives_on(answerer, fake_generator):
+    fake_generator.delay_s = 0.02
+    fake_generator.enqueue(" ".join(["mot"] * 300), "Dix milliards [1].")
+    for event in answerer.answer_sync("Combien Meta investit-il ?"):
+        if isinstance(event, Token):
+            break  # as Ctrl-C in the chat: the private loop closes while the model is still writing
+    time.sleep(0.1)  # the job notices the cancel at its next token, after the reader's loop has closed
+    assert all(t.is_alive() for t in answerer._worker._threads)  # else the next answer would wait forever
+    done = list(answerer.answer_sync("Qui a fondé Scale AI ?"))[-1]
+    assert done.answer == "Dix milliards [1]." and answerer.waiting() == 0

@@ -75,3 +75,38 @@ def test_piaf_subset_stays_above_the_measured_floor():
     assert result["questions"] == 541
     for key, floor in PIAF_SUBSET_FLOOR.items():
         assert result[key] >= floor - MARGIN, (key, result[key])
+
+
+def test_the_two_halves_split_the_questions_by_article():
+    from retrieval.quality.evaluate import half
+
+    _, questions = load_squad(DATA / "piaf-subset.json")
+    tune, held = half(questions, "tune"), half(questions, "held-out")
+    assert len(tune) + len(held) == len(questions) and tune and held
+    assert not {q.article for q in tune} & {q.article for q in held}  # no article on both sides
+    assert half(questions, "tune") == tune  # the same split every run
+
+
+def test_eval_options_reach_the_searcher(monkeypatch, tmp_path, capsys):
+    import argparse
+
+    from bot.app import open_index
+    from bot.cli import eval as eval_cli
+    from bot.settings import Settings
+    from tests.fakes import FakeEmbedder, MemoryStore
+
+    seen = {}
+
+    def spy(searcher, questions, ks, threshold):
+        seen.update(candidates=searcher.candidates, dense_weight=searcher.dense_weight, questions=len(questions))
+        return {"questions": len(questions), "mrr": 0.0, "p50_ms": 0, "p95_ms": 0, **{f"hit@{k}": 0.0 for k in ks}}
+
+    monkeypatch.setattr(eval_cli, "evaluate", spy)
+    monkeypatch.setattr(eval_cli, "open_index", lambda settings: open_index(settings, embedder=FakeEmbedder(), store=MemoryStore()))
+    args = argparse.Namespace(dataset=DATA / "piaf-subset.json", k="1,3", limit=None, articles=None, generate=0, json=True,
+                              half="held-out", candidates=7, dense_weight=0.5)
+    assert eval_cli.cmd_eval(args, Settings(data_dir=tmp_path / "data", _env_file=None)) == 0
+    _, questions = load_squad(DATA / "piaf-subset.json")
+    from retrieval.quality.evaluate import half
+
+    assert seen == {"candidates": 7, "dense_weight": 0.5, "questions": len(half(questions, "held-out"))}
