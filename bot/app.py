@@ -13,7 +13,7 @@ from bot.settings import Settings, physical_cores
 from retrieval.stores.catalog import Catalog
 from retrieval.embedding.e5 import E5Embedder
 from retrieval.ports import Embedder, VectorStore
-from retrieval.errors import ConfigError
+from retrieval.errors import ConfigError, ModelError
 from retrieval.fusion import DEFAULT_ABSTAIN_THRESHOLD
 from retrieval.ingest import Indexer
 from retrieval.stores.lock import DataDirLock
@@ -22,6 +22,7 @@ from retrieval.search import Searcher
 from retrieval.stores.chroma import ChromaStore
 
 log = logging.getLogger(__name__)
+OFFLINE_FALLBACK = "extractive"  # what `auto` answers with when no model is downloaded: "extractive" or "bundled"
 
 
 @dataclass
@@ -117,17 +118,35 @@ def load_generator(settings: Settings, *, interactive: bool, confirm=None, notic
             temperature=settings.temperature,
             read_timeout_s=settings.generation_timeout_s,
         )
-    from bot.backends.llama import LlamaGenerator
-    from bot.backends.model_files import check_gguf, resolve_model
+    from bot.backends.extractive import ExtractiveGenerator
+    from bot.backends.model_files import DEFAULT_MODEL, bundled_model_path, check_gguf, resolve_model
 
-    path = resolve_model(
-        settings.model,
-        settings.models_dir,
-        interactive=interactive,
-        endpoint=settings.hf_endpoint,
-        confirm=confirm,
-        notice=notice or (lambda msg: log.warning("%s", msg)),
-    )
+    say = notice or (lambda msg: log.warning("%s", msg))
+    if settings.model == "extractive":
+        return ExtractiveGenerator()
+    heard: list[str] = []
+    auto = settings.model == "auto"
+    try:
+        path = resolve_model(
+            settings.model,
+            settings.models_dir,
+            interactive=interactive,
+            endpoint=settings.hf_endpoint,
+            confirm=confirm,
+            notice=heard.append if auto else say,
+        )
+    except ModelError:
+        if not (auto and OFFLINE_FALLBACK == "extractive"):
+            raise
+        path = None  # no model at all, not even the bundled one: the extractive answerer still answers
+    if auto and OFFLINE_FALLBACK == "extractive" and (path is None or path == _bundled_or_none(bundled_model_path)):
+        # The extractive answerer scores better than the bundled model (docs/answers.md): it is the offline default.
+        say(f"No model downloaded: answering with quotes from the articles; for fuller answers run `newsbot models pull {DEFAULT_MODEL}`.")
+        return ExtractiveGenerator()
+    for msg in heard:
+        say(msg)
+    from bot.backends.llama import LlamaGenerator
+
     check_gguf(path)
     return LlamaGenerator(
         path,
@@ -139,9 +158,21 @@ def load_generator(settings: Settings, *, interactive: bool, confirm=None, notic
     )
 
 
+def _bundled_or_none(bundled_model_path) -> Path | None:
+    """The bundled model's path, or None when it is not installed."""
+    try:
+        return bundled_model_path()
+    except ModelError:
+        return None
+
+
 def build_answerer(settings: Settings, index: Index, generator) -> Answerer:
     """The answer loop over an open index and a loaded generator, with its own worker thread (one per server slot when remote)."""
     from bot.backends.remote import RemoteGenerator
 
+    from bot.backends.extractive import ExtractiveGenerator
+
+    if isinstance(generator, ExtractiveGenerator) and generator.embedder is None:
+        generator.embedder = index.embedder  # sentences ranked across languages by the same encoder as the search
     parallel = settings.llm_parallel if isinstance(generator, RemoteGenerator) else 1
     return Answerer(index.searcher, generator, Templates.load(), answer_config(settings, parallel), settings.clock())

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSBOT_", env_file=".env", extra="ignore", validate_default=True)
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the index, conversations and downloaded models live.")
-    model: str = Field("auto", description="GGUF path, hf:OWNER/REPO/FILE.gguf, 'bundled', or 'auto' (recommended model if downloaded, else bundled).")
+    model: str = Field("auto", description="GGUF path, hf:OWNER/REPO/FILE.gguf, 'bundled', 'extractive' (no model: quotes the passages), or 'auto' (recommended model if downloaded, else extractive; docs/answers.md).")
     n_ctx: int = Field(4096, ge=512, le=131072, description="Model context window in tokens.")
     max_tokens: int = Field(384, ge=16, le=8192, description="Longest answer, in tokens.")
     n_threads: int | None = Field(None, ge=1, le=512, description="CPU threads for generation (default: the physical cores; measured on 2 cores: 80 tok/s decode with 2 threads, 46 with 1).")
@@ -102,7 +102,7 @@ class Settings(BaseSettings):
         """A model spec must be non-empty; hf: specs need OWNER/REPO/FILE.gguf."""
         v = v.strip()
         if not v:
-            raise ValueError("must be a GGUF path, hf:OWNER/REPO/FILE.gguf, 'bundled' or 'auto'")
+            raise ValueError("must be a GGUF path, hf:OWNER/REPO/FILE.gguf, 'bundled', 'extractive' or 'auto'")
         if v.startswith("hf:") and (v.count("/") < 2 or not v.lower().endswith(".gguf")):
             raise ValueError("hf: models are written hf:OWNER/REPO/FILE.gguf")
         return v

@@ -136,17 +136,32 @@ def by_recency(hits: list[Hit], half_life_days: float) -> list[Hit]:
 
 
 def one_per_story(catalog: Catalog, hits: list[Hit], k: int) -> list[Hit]:
-    """The first ``k`` stories of the ranking, each told by its newest version among the hits, with the others as ``also``."""
+    """Copies and earlier versions of one story collapse into its newest version, named with the others as ``also``.
+
+    The story's newest document takes the place of its best-ranked member; passages of the other documents of the story
+    leave the ranking, while several passages of one document stay (a long article answers with more than one).
+    """
     groups: dict[str, list[Hit]] = {}
     for h in hits:
         groups.setdefault(h.chunk.story or h.chunk.doc_id, []).append(h)
-    chosen = list(groups.items())[:k]
-    members = story_members(catalog, [story for story, _ in chosen])
-    out = []
-    for story, group in chosen:
-        best = max(group, key=lambda h: (_ts(h.chunk) or 0.0, h.score))  # an updated story: its latest text
-        others = tuple(c for c in members.get(story, ()) if c.doc_id != best.chunk.doc_id)
-        out.append(Hit(best.chunk, group[0].score, best.dense, best.lexical, others))  # the best-ranked member's place
+    newest = {story: max(group, key=lambda h: (_ts(h.chunk) or 0.0, h.score)).chunk.doc_id for story, group in groups.items()}
+    members = story_members(catalog, [story for story, group in groups.items() if len({h.chunk.doc_id for h in group}) > 1 or group[0].chunk.story])
+    out: list[Hit] = []
+    led: set[str] = set()
+    used: set[str] = set()
+    for h in hits:
+        story = h.chunk.story or h.chunk.doc_id
+        if story not in led:  # the story's first appearance: its newest version, in the best member's place
+            led.add(story)
+            lead = next(x for x in groups[story] if x.chunk.doc_id == newest[story])
+            others = tuple(c for c in members.get(story, ()) if c.doc_id != newest[story])
+            out.append(Hit(lead.chunk, h.score, lead.dense, lead.lexical, others))
+            used.add(lead.chunk.chunk_id)
+        elif h.chunk.doc_id == newest[story] and h.chunk.chunk_id not in used:
+            out.append(h)
+            used.add(h.chunk.chunk_id)
+        if len(out) == k:
+            break
     return out
 
 

@@ -14,6 +14,9 @@ from bot.core.ports import Usage
 from retrieval.chunking import Chunk
 
 
+QUOTE_FIRST = "<quote the first passage>"  # a FakeGenerator default: answer with passage [1]'s first sentence, cited
+
+
 class FakeGenerator:
     """Streams queued answers word by word (or echoes a default), honouring cancel; records every prompt."""
 
@@ -41,7 +44,7 @@ class FakeGenerator:
         self.release.wait(10)
         if self.fail_with is not None:
             raise self.fail_with
-        text = self.queue.pop(0) if self.queue else self.default
+        text = self.queue.pop(0) if self.queue else (self.quoting(messages) if self.default == QUOTE_FIRST else self.default)
         usage.prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
         for piece in re.findall(r"\S+\s*", text)[:max_tokens]:
             if cancel.is_set():
@@ -50,6 +53,14 @@ class FakeGenerator:
                 time.sleep(self.delay_s)
             usage.completion_tokens += 1
             yield piece
+
+    @staticmethod
+    def quoting(messages: Sequence[dict]) -> str:
+        """A supported answer for any corpus: the first sentence of the first passage in the prompt, cited [1]."""
+        blocks = messages[-1]["content"].split('"""')
+        first = blocks[1].strip() if len(blocks) > 2 else ""
+        sentence = re.split(r"(?<=[.!?])\s+", first)[0].rstrip(".!?") if first else "Rien"
+        return f"{sentence} [1]."
 
     def count_tokens(self, text: str) -> int:
         """About one token a word."""

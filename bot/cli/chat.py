@@ -7,7 +7,7 @@ from typing import TextIO
 
 from bot.core.events import Cancel, Done, Queued, Token
 from bot.core.prompting import Turn
-from bot.cli.render import print_sources
+from bot.cli.render import print_final, print_sources
 from bot.hints import explain
 from bot.settings import Settings
 from retrieval.errors import InputError, NewsbotError
@@ -144,11 +144,13 @@ def _ask(answerer, question: str, history: list[Turn], out: TextIO) -> Done | No
     """Stream one answer to ``out``; Ctrl-C stops it at the next token."""
     cancel = Cancel()
     done = None
+    streamed: list[str] = []
     try:
         for event in answerer.answer_sync(question, history, cancel):
             if isinstance(event, Queued):
                 out.write(f"({event.ahead} questions ahead of you)\n")
             elif isinstance(event, Token):
+                streamed.append(event.text)
                 out.write(event.text)
                 out.flush()
             elif isinstance(event, Done):
@@ -163,8 +165,5 @@ def _ask(answerer, question: str, history: list[Turn], out: TextIO) -> Done | No
     except NewsbotError as exc:
         out.write(f"error: {explain(exc)}\n")
         return None
-    if done.abstained:
-        out.write(done.answer)
-    out.write("\n")
-    print_sources(done.sources, out)
+    print_final(done, "".join(streamed), out)
     return done

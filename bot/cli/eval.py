@@ -9,13 +9,12 @@ import tempfile
 from pathlib import Path
 
 from bot.app import answer_config, build_answerer, load_generator, open_index
-from bot.core.events import Done
+from bot.core.events import Done, Retrieved, Token
 from bot.settings import Settings
 from retrieval.errors import NewsbotError
 from retrieval.quality.dated import evaluate_dated, grouping, is_dated_set, load_dated
-from retrieval.quality.evaluate import contains_answer, evaluate, load_jsonl, load_squad
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT
-from retrieval.quality.evaluate import HALVES, contains_answer, evaluate, half, load_jsonl, load_squad
+from retrieval.quality.evaluate import HALVES, evaluate, half, load_jsonl, load_squad
 from retrieval.search import DEFAULT_CANDIDATES
 
 
@@ -29,7 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--half", choices=HALVES, help="SQuAD: only the questions of one half of the articles (tune on one, check on the other)")
     p.add_argument("--candidates", type=int, metavar="N", help=f"candidates from each ranker (default {DEFAULT_CANDIDATES})")
     p.add_argument("--dense-weight", type=float, metavar="W", help=f"weight of the cosine in the fused score (default {DEFAULT_DENSE_WEIGHT})")
-    p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer N questions with the model and check the gold answer is in the answer")
+    p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer the first N questions with the model and score the answers (docs/answers.md)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--now", metavar="ISO8601", help="ask the questions that carry no `now` of their own as if at this moment")
     p.set_defaults(func=cmd_eval)
@@ -79,7 +78,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             say(f"searching {len(questions)} questions …")
             result = evaluate(index.searcher, questions, ks, answer_config(settings).abstain_threshold)
             if args.generate:
-                result["generation"] = _generate(settings, index, [q for q in questions if not q.unanswerable][: args.generate], say)
+                result["generation"] = _generate(settings, index, questions[: args.generate], say)
         finally:
             index.close()
     print(json.dumps(result, ensure_ascii=False) if args.json else table(result, ks))
@@ -112,19 +111,34 @@ def dated_table(r: dict) -> str:
 
 
 def _generate(settings: Settings, index, questions, say) -> dict:
-    """Answer questions with the configured model; how often the gold answer appears in the answer."""
+    """Answer questions with the configured model; score each answer as the model wrote it and as newsbot shows it."""
+    from bot.cli.answer_quality import score, summarise
+
     answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
-    found = abstained = 0
+    rows = []
+    failed = 0
     try:
         for i, q in enumerate(questions, 1):
             say(f"generating {i}/{len(questions)} …")
-            done = next(e for e in answerer.answer_sync(q.question) if isinstance(e, Done))
-            abstained += done.abstained
-            found += contains_answer(done.answer, q.answers)
+            prompt_sources, parts, done = [], [], None
+            try:
+                for event in answerer.answer_sync(q.question):
+                    if isinstance(event, Retrieved):
+                        prompt_sources = event.sources
+                    elif isinstance(event, Token):
+                        parts.append(event.text)
+                    elif isinstance(event, Done):
+                        done = event
+            except NewsbotError as exc:  # one answer past the time limit must not lose the whole run
+                say(f"question {i}: {exc}")
+                failed += 1
+                continue
+            rows.append(score(q, done, "".join(parts), prompt_sources, answerer.templates))
     finally:
         answerer.close()
-    n = max(1, len(questions))
-    return {"model": answerer.generator.name, "answered": len(questions), "answer_in_reply": round(found / n, 4), "abstained": abstained}
+    result = {"model": answerer.generator.name, "answered": len(rows), "failed": failed}
+    result.update({stage: summarise(rows, stage) for stage in ("raw", "mark", "final")})
+    return result
 
 
 def table(r: dict, ks) -> str:
@@ -137,7 +151,18 @@ def table(r: dict, ks) -> str:
                      f"false abstentions {r['false_abstentions']}")
     if "generation" in r:
         g = r["generation"]
-        lines.append(f"generation ({g['model']}): gold answer in {g['answer_in_reply']:.0%} of {g['answered']} answers, {g['abstained']} abstained")
+        lines.append(f"generation ({g['model']}, {g['answered']} questions)   as written → as shown")
+        for key in GENERATION_KEYS:
+            lines.append(f"  {key:<20}{_cell(g['raw'][key]):>8} → {_cell(g['final'][key])}")
     if r.get("misses"):
         lines.append("not in the top 3: " + "; ".join(r["misses"][:5]))
     return "\n".join(lines)
+
+
+GENERATION_KEYS = ("answer_accuracy", "citation_precision", "cited_answers", "unsupported_rate", "language_match",
+                   "false_abstentions", "abstention_recall", "median_ttft_ms")
+
+
+def _cell(value) -> str:
+    """A table cell: '-' for a metric that does not apply."""
+    return "-" if value is None else str(value)

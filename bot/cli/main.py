@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.cli.render import print_sources
+from bot.cli.render import print_final
 from bot.hints import explain
 from bot.settings import Settings, load_settings
 from retrieval.errors import NewsbotError
@@ -154,9 +154,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             raise NewsbotError("the index is empty: add articles with `newsbot ingest FOLDER` first")
         answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
         done = None
+        streamed: list[str] = []
         try:
             for event in answerer.answer_sync(args.question):
                 if isinstance(event, Token) and not args.json:
+                    streamed.append(event.text)
                     sys.stdout.write(event.text)
                     sys.stdout.flush()
                 elif isinstance(event, Done):
@@ -168,10 +170,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(done.as_dict(), ensure_ascii=False))
     else:
-        if done.abstained:
-            sys.stdout.write(done.answer)
-        sys.stdout.write("\n")
-        print_sources(done.sources, sys.stdout)
+        print_final(done, "".join(streamed), sys.stdout)
     return 0
 
 

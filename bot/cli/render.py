@@ -6,7 +6,7 @@ import textwrap
 from typing import Sequence, TextIO
 
 from bot.core.dated import ALSO
-from bot.core.events import Source
+from bot.core.events import Done, Source
 from bot.core.text import quote
 
 
@@ -20,5 +20,23 @@ def print_sources(sources: Sequence[Source], out: TextIO) -> None:
         out.write(f"  [{s.n}] {s.title}" + (f" — {origin}" if origin else "") + "\n")
         if s.also_in:
             out.write(textwrap.indent(textwrap.fill(ALSO.get(s.lang, ALSO["en"]) + "; ".join(s.also_in), width=88), "      ") + "\n")
-        out.write(textwrap.indent(textwrap.fill(f"“{quote(s.text)}”", width=88), "      ") + "\n")
+        out.write(textwrap.indent(textwrap.fill(f"“{quote(s.quote or s.text)}”", width=88), "      ") + "\n")
     out.flush()
+
+
+def print_final(done: Done, streamed: str, out: TextIO) -> None:
+    """After the streamed tokens: the checked answer when it differs from what streamed, then the sources."""
+    if not streamed.strip():
+        out.write(done.answer)
+    elif done.answer.strip() != streamed.strip():
+        label = "Réponse vérifiée" if _french(done) else "Checked against the sources"
+        out.write(f"\n\n{label}:\n{done.answer}")
+    out.write("\n")
+    print_sources(done.sources, out)
+
+
+def _french(done: Done) -> bool:
+    """Whether the question was French, for the label of the checked answer."""
+    from bot.core.language import detect
+
+    return detect(done.question) == "fr"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Iterator, Sequence
 
 from bot.core import dated, language
+from bot.core.checking import check
 from bot.core.events import Cancel, Done, Failed, Generated, Queued, Retrieved, Source, Started, Token
 from bot.core.ports import Generator, Usage
 from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, cited, clean_answer
@@ -129,14 +130,16 @@ class Answerer:
         return Done(question, text, [], abstained=True, timings=timings)
 
     def _finish(self, prep: Prepared, text: str, end: Generated) -> Done:
-        """The one place a generated text becomes the final Done: citations to passages not in the prompt and foreign links removed."""
+        """The one place a generated text becomes the final Done: foreign links removed, citations attributed, figures checked, the asker's language kept."""
         # Links may come only from the cited sources' URLs, @-names also from their passages.
         shown = [s for s in prep.sources if s.n in (set(cited(text)) or {s.n for s in prep.sources})]
-        answer = clean_answer(text, len(prep.sources), [s.url for s in shown if s.url], [s.text for s in shown])
+        cleaned = clean_answer(text, len(prep.sources), [s.url for s in shown if s.url], [s.text for s in shown])
+        checked = check(prep.question, cleaned, prep.sources, self.templates)
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)
-        return Done(prep.question, answer, prep.sources, abstained=False, cancelled=end.cancelled, timings=timings)
+        return Done(prep.question, checked.answer, checked.sources, abstained=checked.abstained, cancelled=end.cancelled,
+                    timings=timings, unsupported=checked.unsupported)
 
     def _key(self, prep: Prepared) -> str:
         """The cache key: the model, the answer budget and the exact prompt, so no answer is served for other passages."""

@@ -60,6 +60,7 @@ class Source:
     where: str = ""  # 'Les Échos · 9 juin 2025', in the question's language (bot.core.dated)
     also_in: tuple[str, ...] = ()  # the same story elsewhere, each as 'source · date'
     lang: str = "en"  # the question's language, which ``where`` and ``also_in`` are written in
+    quote: str | None = None  # the passage's sentence that supports the answer, shown under the source
 
     def __post_init__(self) -> None:
         """Keep also_in a tuple."""
@@ -68,7 +69,7 @@ class Source:
     def as_dict(self) -> dict:
         """The fields `ask --json` prints."""
         keys = ("n", "doc_id", "title", "chunk_id", "text", "score", "start", "end", "url", "source", "published_at",
-                "author", "published_kind")
+                "author", "published_kind", "quote")
         return {**{k: getattr(self, k) for k in keys}, "origin": self.origin(), "also_in": list(self.also_in)}
 
     def origin(self) -> str:
@@ -133,6 +134,7 @@ class Done:
     abstained: bool
     cancelled: bool = False
     timings: dict = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)  # sentences whose figures no passage holds
 
     def as_dict(self) -> dict:
         """The object `ask --json` prints."""
@@ -140,6 +142,7 @@ class Done:
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
+            "unsupported": self.unsupported,
             "sources": [s.as_dict() for s in self.sources],
             "timings": self.timings,
         }

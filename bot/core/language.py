@@ -21,3 +21,13 @@ def detect(text: str) -> str:
     fr = sum(w in _FR for w in words) + 2 * len(re.findall(r"[àâçéèêëîïôùûœ]", text.lower()))
     en = sum(w in _EN for w in words)
     return "fr" if fr > en else "en"
+
+
+def confident(text: str, margin: int = 2) -> str | None:
+    """'fr' or 'en' when one language's function words and accents lead by ``margin``; None for short or mixed text."""
+    words = re.findall(r"[a-zàâäçéèêëîïôöùûüÿœæ]+", text.lower().replace("’", "'"))
+    fr = sum(w in _FR for w in words) + 2 * len(re.findall(r"[àâçéèêëîïôùûœ]", text.lower()))
+    en = sum(w in _EN for w in words)
+    if abs(fr - en) < margin:
+        return None
+    return "fr" if fr > en else "en"

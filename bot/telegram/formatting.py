@@ -83,7 +83,7 @@ def source_line(s: Source) -> str:
     where = s.origin()  # 'Les Échos · 9 juin 2025', in the question's language
     origin = f" — {escape(where[:TITLE_CHARS])}" if where else ""
     also = f"\n{escape(ALSO[s.lang if s.lang in ALSO else 'en'] + '; '.join(s.also_in))}" if s.also_in else ""
-    return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.text))}”</i>{also}"
+    return f"[{s.n}] <b>{title}</b>{origin}\n<i>“{escape(quote(s.quote or s.text))}”</i>{also}"
 
 
 def sources_html(sources: Sequence[Source]) -> list[str]:

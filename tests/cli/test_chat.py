@@ -17,23 +17,26 @@ newsbot — 3 articles, 9 passages, model fake-model.gguf. /help for help.
 > Combien Meta investit-il dans Scale AI ?
 Plus de 10 milliards de dollars [1] [7].
 
+Réponse vérifiée:
+Plus de 10 milliards de dollars [1].
+
 Sources:
   [1] {title} — meta-scale-ai-investissement.txt · ajouté le DATE
-      “Meta et Scale AI : une négociation qui fait trembler la Silicon Valley Avez-vous
-      entendu parler de la dernière rumeur qui agite le monde de la tech ? Meta …”
+      “Meta Platforms, la maison-mère de Facebook et Instagram, est en pourparlers avancés
+      pour investir plus de 10 milliards de dollars dans Scale AI, une startup …”
 > /sources
 
 Sources:
   [1] {title} — meta-scale-ai-investissement.txt · ajouté le DATE
-      “Meta et Scale AI : une négociation qui fait trembler la Silicon Valley Avez-vous
-      entendu parler de la dernière rumeur qui agite le monde de la tech ? Meta …”
+      “Meta Platforms, la maison-mère de Facebook et Instagram, est en pourparlers avancés
+      pour investir plus de 10 milliards de dollars dans Scale AI, une startup …”
 > et quand ?
 En 2016 [1].
 
 Sources:
   [1] {title} — meta-scale-ai-investissement.txt · ajouté le DATE
-      “Qui est Scale AI et pourquoi attire-t-elle autant de géants ? Fondée en 2016 par
-      Alexandr Wang, Scale AI s’est imposée comme un acteur incontournable de la …”
+      “Fondée en 2016 par Alexandr Wang, Scale AI s’est imposée comme un acteur incontournable
+      de la révolution de l’IA générative.”
 > /reset
 Conversation forgotten.
 > /nope

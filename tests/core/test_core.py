@@ -128,7 +128,7 @@ async def test_async_answer_does_not_block_the_loop_while_retrieving_or_generati
 
 
 def test_same_prompt_is_answered_from_the_cache_without_the_model(answerer, fake_generator):
-    fake_generator.enqueue("Dix milliards [1].", "Autre réponse [1].")
+    fake_generator.enqueue("Dix milliards [1].", "Autre réponse sur Meta et Scale AI [1].")
     first = list(answerer.answer_sync("Combien Meta investit-il ?"))[-1]
     second = list(answerer.answer_sync("Combien Meta investit-il ?"))[-1]
     assert len(fake_generator.history) == 1
@@ -136,7 +136,7 @@ def test_same_prompt_is_answered_from_the_cache_without_the_model(answerer, fake
     assert second.timings["prompt_tokens"] == first.timings["prompt_tokens"]
     history = [Turn("Qui a fondé Scale AI ?", "Alexandr Wang [1].")]
     other = list(answerer.answer_sync("Combien Meta investit-il ?", history))[-1]  # other prompt: generated anew
-    assert len(fake_generator.history) == 2 and other.answer == "Autre réponse [1]."
+    assert len(fake_generator.history) == 2 and other.answer == "Autre réponse sur Meta et Scale AI [1]."
 
 
 def test_cancelled_answers_are_not_cached(answerer, fake_generator):

@@ -9,13 +9,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.answer import Answerer
-from bot.core.events import Done
+from bot.core.events import Done, Retrieved
 from tests.conftest import make_answerer
 from retrieval.dates.clock import FixedClock
-from tests.fakes import FakeGenerator
+from tests.fakes import QUOTE_FIRST, FakeGenerator
 
 DATED = Path(__file__).parent.parent / "data" / "dated" / "articles.jsonl"
 PARIS = ZoneInfo("Europe/Paris")
+
+
+def given(events) -> Retrieved:
+    """The passages the model was given (the final Done shows only those its answer cites)."""
+    return next(e for e in list(events) if isinstance(e, Retrieved))  # read to the end: the model runs
 
 
 @pytest.fixture
@@ -25,7 +30,7 @@ def make(settings, fake_index):
     workers = []
 
     def build(at: datetime, generator: FakeGenerator | None = None) -> Answerer:
-        answerer = make_answerer(settings, fake_index.searcher, generator or FakeGenerator(), FixedClock(at), top_k=3, abstain_threshold=0.0)
+        answerer = make_answerer(settings, fake_index.searcher, generator or FakeGenerator(default=QUOTE_FIRST), FixedClock(at), top_k=3, abstain_threshold=0.0)
         workers.append(answerer)
         return answerer
 
@@ -36,7 +41,7 @@ def make(settings, fake_index):
 
 def test_an_empty_range_abstains_in_the_questions_language_naming_the_newest(make):
     """Nothing from 2023: no model call; the reply names the range and the newest article on the subject with its date."""
-    gen = FakeGenerator()
+    gen = FakeGenerator(default=QUOTE_FIRST)
     answerer = make(datetime(2025, 6, 20, 9, tzinfo=PARIS), gen)
     (fr,) = list(answerer.answer_sync("Qu'a annoncé Mistral AI en 2023 ?"))
     (en,) = list(answerer.answer_sync("What did Mistral AI announce in 2023?"))
@@ -49,9 +54,9 @@ def test_an_empty_range_abstains_in_the_questions_language_naming_the_newest(mak
 
 def test_passages_carry_source_and_date_oldest_first_and_today_is_in_the_user_message(make):
     """'Les Échos · 5 juin 2025' beside each passage, laid out oldest to newest; today's date stated for the model."""
-    gen = FakeGenerator()
+    gen = FakeGenerator(default=QUOTE_FIRST)
     answerer = make(datetime(2025, 6, 20, 9, tzinfo=PARIS), gen)
-    done = list(answerer.answer_sync("Qu'a décidé la BCE sur ses taux ?"))[-1]
+    done = given(answerer.answer_sync("Qu'a décidé la BCE sur ses taux ?"))
     user = gen.history[-1][-1]["content"]
     assert "vendredi 20 juin 2025" in user
     dates = [s.published_at for s in done.sources]
@@ -66,7 +71,7 @@ def test_the_system_prompt_is_byte_identical_whatever_the_date(make):
     """The date and the clock change only the user message, so llama.cpp keeps reusing the system prompt's KV prefix."""
     systems, users = set(), set()
     for at in (datetime(2025, 6, 9, 8, tzinfo=PARIS), datetime(2025, 12, 31, 23, tzinfo=PARIS)):
-        gen = FakeGenerator()
+        gen = FakeGenerator(default=QUOTE_FIRST)
         list(make(at, gen).answer_sync("Que s'est-il passé avec Scale AI ?"))
         systems.add(gen.history[-1][0]["content"])
         users.add(gen.history[-1][-1]["content"])
@@ -76,7 +81,7 @@ def test_the_system_prompt_is_byte_identical_whatever_the_date(make):
 
 def test_yesterday_is_resolved_in_code(make):
     """'hier' asked on June 11 brings the June 10 stories only, and the word is not searched."""
-    gen = FakeGenerator()
-    done = list(make(datetime(2025, 6, 11, 9, tzinfo=PARIS), gen).answer_sync("Que s'est-il passé hier avec Scale AI ?"))[-1]
+    gen = FakeGenerator(default=QUOTE_FIRST)
+    done = given(make(datetime(2025, 6, 11, 9, tzinfo=PARIS), gen).answer_sync("Que s'est-il passé hier avec Scale AI ?"))
     assert done.sources and all(s.published_at.startswith("2025-06-10") for s in done.sources)
     assert any(s.also_in for s in done.sources)  # the syndicated copies are named, not repeated

@@ -142,14 +142,14 @@ async def test_group_streams_by_throttled_edits_of_one_message(bot, tg, fake_gen
 
 
 async def test_flood_control_mid_answer_is_waited_out_and_the_answer_arrives(bot, tg, fake_generator):
-    fake_generator.enqueue("Une réponse complète [1].")
+    fake_generator.enqueue("Meta investit dans Scale AI [1].")
     tg.fail("sendMessage", 429, retry_after=1, when=lambda p: p.get("parse_mode") == "HTML")
     tg.push(message(ALICE, ALICE, QUESTION))
     await until(lambda: finals(tg, ALICE))
     refused = [c for c in tg.calls if c.method == "sendMessage" and c.status == 429]
     (final,) = finals(tg, ALICE)
     assert len(refused) == 1 and final["text"] == refused[0].params["text"]
-    assert final["text"].startswith("Une réponse complète [1].")
+    assert final["text"].startswith("Meta investit dans Scale AI [1].")
 
 
 async def test_network_errors_are_retried(bot, tg):
@@ -347,3 +347,19 @@ async def test_webhook_mode_receives_updates_with_the_secret_and_refuses_them_wi
         await app.stop()
         await app.shutdown()
         await app.post_shutdown(app)
+
+
+async def test_the_stream_shows_the_model_and_the_final_message_the_checked_answer(bot, tg, fake_generator):
+    fake_generator.enqueue("Meta va investir 12 milliards de dollars [1]. Scale AI a été fondée en 2016 par Alexandr Wang [1][2][3].")
+    fake_generator.delay_s = 0.02
+    tg.push(message(ALICE, ALICE, QUESTION))
+    await until(lambda: finals(tg, ALICE), what="the answer")
+    drafts = " ".join(d.params["text"] for d in tg.of("sendMessageDraft", ALICE))
+    assert "12 milliards" in drafts  # tokens streamed as the model wrote them
+    (final,) = finals(tg, ALICE)
+    answer, sources = final["text"].split("<b>Sources</b>")
+    assert "12 milliards" not in answer and "fondée en 2016 par Alexandr Wang" in answer
+    cited = [int(n) for n in re.findall(r"\[(\d)\]", answer)]
+    assert len(cited) == 1  # only the passage that holds 2016 and Alexandr Wang stays cited
+    assert f"[{cited[0]}] <b>" in sources and sources.count("] <b>") == 1
+    assert "Fondée en 2016 par Alexandr Wang" in sources  # the quote is the supporting sentence

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from retrieval.sources.feeds import FEEDS_FILE, FeedStore
+from tests.fakes import QUOTE_FIRST
 from tests.fake_telegram import FakeTelegram, RunningBot, message, until
 from tests.news_site import FR_ITEMS, RSS, NewsSite, article_html, rss
 from tests.telegram.test_bot import ADMIN, ALICE, finals, make_settings
@@ -43,6 +44,7 @@ LATE = {"title": "Éruption de l'Etna", "link": "http://fr.example/etna", "guid"
 
 async def test_the_bot_refreshes_feeds_on_schedule_and_answers_about_a_late_item(tmp_path, tg, site, answerer, fake_index,
                                                                                 fake_generator):
+    fake_generator.default = QUOTE_FIRST  # an answer the feed's passage supports, so the checked answer keeps its source
     settings = make_settings(tmp_path, tg, feed_interval_min=0.05, fetch_allow_private=True)
     site.pages["/feeds/fr.xml"] = (RSS, rss("Le Fil", FR_ITEMS))
     FeedStore(settings.data_dir / FEEDS_FILE).add(f"{site.url}/feeds/fr.xml", "le-fil")

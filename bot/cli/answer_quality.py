@@ -1,0 +1,96 @@
+"""Scores of generated answers for `newsbot eval --generate`: accuracy, citations, unsupported figures, language, abstention.
+
+Each answer is scored twice: as the model wrote it ("raw", the before) and as newsbot shows it (the after), so one
+run gives both columns of docs/answers.md. A marker is correct when its passage holds the sentence's figures and
+names (bot.core.attribution.support), the same test the attribution applies.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Sequence
+
+from bot.core import figures, language
+from bot.core.attribution import MARKER, passage_features, split_sentences, support
+from bot.core.checking import QUOTED, NOTE, answer_language, check, is_abstention
+from bot.core.events import Done, Source
+from bot.core.prompting import Templates, clean_answer
+from retrieval.quality.evaluate import Question, contains_answer
+
+
+def correct(answer: str, golds: Sequence[str]) -> bool:
+    """The gold answer is in the reply, word for word or (for figures) as the same figures in any language."""
+    if contains_answer(answer, golds):
+        return True
+    have = figures.keys(answer)
+    return any((want := figures.keys(g)) and want <= have for g in golds)
+
+
+def markers(text: str, sources: Sequence[Source]) -> tuple[int, int]:
+    """(correct markers, all markers) of ``text`` against the passages ``sources``."""
+    feats = {s.n: passage_features(s.n, s.text) for s in sources}
+    good = total = 0
+    for sentence in split_sentences(text):
+        for n in dict.fromkeys(int(m) for m in MARKER.findall(sentence)):
+            total += 1
+            good += n in feats and support(sentence, feats[n]) > 0
+    return good, total
+
+
+def shown_unsupported(text: str, sources: Sequence[Source]) -> bool:
+    """Whether ``text`` shows a figure that none of ``sources`` holds without flagging it."""
+    shown = [s for s in split_sentences(text) if not any(note in s for note in NOTE.values())]  # flagged: not claimed
+    return bool(figures.unsupported(" ".join(shown), [s.text for s in sources]))
+
+
+def language_of(text: str) -> str:
+    """The answer's language: its own words first (quotes left out), else the guesser on the whole."""
+    return answer_language(text) or language.detect(QUOTED.sub(" ", text))
+
+
+def score(q: Question, done: Done, raw: str, prompt_sources: Sequence[Source], templates: Templates) -> dict:
+    """One answer's scores, raw and final."""
+    lang = language.detect(q.question)
+    # Refused at retrieval: no model text, what was written is newsbot's abstention.
+    cleaned = clean_answer(raw, len(prompt_sources), [s.url for s in prompt_sources if s.url]) if prompt_sources else done.answer
+    marked = check(q.question, cleaned, prompt_sources, templates, policy="mark") if prompt_sources else None
+    row = {"unanswerable": q.unanswerable, "abstained": done.abstained, "ttft_ms": done.timings.get("first_token_ms")}
+    row["raw_abstained"] = not prompt_sources or is_abstention(raw)
+    for name, text, shown, abstained in (
+        ("raw", cleaned, prompt_sources, row["raw_abstained"]),
+        ("mark", marked.answer if marked else done.answer, marked.sources if marked else [], marked.abstained if marked else True),
+        ("final", done.answer, done.sources, done.abstained),
+    ):
+        good, total = markers(text, prompt_sources) if not abstained else (0, 0)
+        row[name] = {
+            "correct": not abstained and correct(text, q.answers),
+            "good_markers": good,
+            "markers": total,
+            "cited": good > 0,
+            "unsupported_shown": not abstained and shown_unsupported(text, prompt_sources),
+            "language_match": language_of(text) == lang,
+            "abstained": abstained,
+        }
+    return row
+
+
+def summarise(rows: Sequence[dict], stage: str) -> dict:
+    """The metrics of one stage ("raw", "mark" or "final") over the rows."""
+    answerable = [r for r in rows if not r["unanswerable"]]
+    unanswerable = [r for r in rows if r["unanswerable"]]
+    answered = [r for r in rows if not r[stage]["abstained"]]
+    good = sum(r[stage]["good_markers"] for r in rows)
+    total = sum(r[stage]["markers"] for r in rows)
+    share = lambda part, whole: round(part / len(whole), 4) if whole else None  # noqa: E731
+    ttft = [r["ttft_ms"] for r in rows if r["ttft_ms"] is not None]
+    return {
+        "questions": len(rows),
+        "answer_accuracy": share(sum(r[stage]["correct"] for r in answerable), answerable),
+        "citation_precision": round(good / total, 4) if total else None,
+        "cited_answers": share(sum(r[stage]["cited"] for r in answered), answered),
+        "unsupported_rate": share(sum(r[stage]["unsupported_shown"] for r in answered), answered),
+        "language_match": share(sum(r[stage]["language_match"] for r in rows), rows),
+        "false_abstentions": sum(r[stage]["abstained"] for r in answerable),
+        "abstention_recall": share(sum(r[stage]["abstained"] for r in unanswerable), unanswerable),
+        "median_ttft_ms": round(statistics.median(ttft), 1) if ttft else None,
+    }

@@ -1,0 +1,161 @@
+"""Citations attributed in code: each sentence of an answer is matched to the passages that support it.
+
+Support is overlap of figures (bot.core.figures), names and content words after the lexical index's normalisation
+(retrieval.textnorm.terms), so a French passage supports an English sentence through its figures and names.
+Markers pointing at a passage that does not support the sentence are moved to one that does, missing markers are
+added, and markers no passage supports are dropped; a sentence whose figures no passage holds is flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from bot.core import figures
+from retrieval.textnorm import fold, terms
+
+MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+# A sentence ends at . ! ? or … (closing quotes and markers after it stay with it) before a space; "M." and "14.3" do not.
+_END = re.compile(r"[.!?…]+(?:\s?[»”\"’)])*(?:\s*\[\d{1,3}\])*(?=\s|$)")
+_QUOTE = re.compile(r"«[^»]*»|“[^”]*”")
+_NOT_END = re.compile(r"(?:\b[A-Z]|\b(?:etc|cf|vs|Dr|Mr|Mrs|St|Inc|av|J\.-C))\.$")
+_NAME = re.compile(r"(?<![\w'’])[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)*")
+KEEP_SHARE = 0.5  # a cited passage scoring under this share of the best supporter loses the marker to it
+COVERAGE = 0.34  # share of a sentence's content words a passage must hold when the sentence has no figure or name
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an attributed answer."""
+
+    text: str  # the sentence as finally shown, with its markers
+    cited: tuple[int, ...]  # passage numbers it cites after attribution
+    original: tuple[int, ...]  # passage numbers the model cited
+    unsupported: tuple[str, ...] = ()  # figures of the sentence that no passage holds
+
+
+@dataclass(frozen=True)
+class Attributed:
+    """An answer after attribution: its sentences and the passages cited, in order of first citation."""
+
+    sentences: list[Sentence]
+    cited: list[int] = field(default_factory=list)
+
+    def text(self, unsupported: str = "mark", note: str = "(not found in the sources)") -> str:
+        """The answer: flagged sentences marked with ``note`` or removed (``unsupported`` = 'mark' or 'remove')."""
+        parts = []
+        for s in self.sentences:
+            if s.unsupported and unsupported == "remove":
+                continue
+            parts.append(_before_end(s.text, note) if s.unsupported else s.text)
+        return " ".join(parts).strip()
+
+    @property
+    def flagged(self) -> list[str]:
+        """The sentences with an unsupported figure, without markers."""
+        return [MARKER.sub("", s.text).strip() for s in self.sentences if s.unsupported]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``, each keeping the markers that follow its final punctuation; paragraph breaks split too."""
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n|\n(?=\s*[-*•]\s)", text.strip()):
+        start = 0
+        quoted = [q.span() for q in _QUOTE.finditer(para)]
+        for m in _END.finditer(para):
+            if _NOT_END.search(para[start : m.start() + 1]) or any(a < m.start() and m.end() < b for a, b in quoted):
+                continue  # an abbreviation, or a full stop inside a quotation: the sentence goes on
+            out.append(para[start : m.end()].strip())
+            start = m.end()
+        if para[start:].strip():
+            out.append(para[start:].strip())
+    return [s for s in out if s]
+
+
+def names(text: str) -> set[str]:
+    """Folded capitalised words of ``text`` that are not its first word (the first is capitalised anyway)."""
+    found: set[str] = set()
+    for m in _NAME.finditer(text):
+        words = m.group(0).split()
+        if m.start() == 0 or text[: m.start()].rstrip().endswith((".", "!", "?", ":", "«", '"', "“")):
+            words = words[1:]
+        found.update(fold(w) for w in words if len(w) > 1)
+    return found
+
+
+@dataclass(frozen=True)
+class _Passage:
+    """A passage's comparable features, computed once."""
+
+    n: int
+    figures: frozenset[str]
+    names: frozenset[str]
+    terms: frozenset[str]
+
+
+def passage_features(n: int, text: str) -> _Passage:
+    """The support features of one passage."""
+    return _Passage(n, frozenset(figures.support_keys(text)), frozenset(fold(w) for w in re.findall(r"[^\W_]+", text)), frozenset(terms(text)))
+
+
+def support(sentence: str, passage: _Passage) -> float:
+    """How well ``passage`` supports ``sentence``: 0 when it lacks one of the sentence's figures, else an overlap score."""
+    body = MARKER.sub("", sentence)
+    keys = figures.keys(body)
+    if keys - passage.figures:
+        return 0.0
+    sent_names = names(body)
+    sent_terms = set(terms(body))
+    hit_names = len(sent_names & passage.names)
+    hit_terms = len(sent_terms & passage.terms)
+    if not keys and not hit_names and (not sent_terms or hit_terms / len(sent_terms) < COVERAGE):
+        return 0.0
+    return 2.0 * len(keys) + 1.5 * hit_names + hit_terms / max(1, len(sent_terms))
+
+
+def attribute(answer: str, passages: Sequence[tuple[int, str]]) -> Attributed:
+    """Attribute each sentence of ``answer`` to the passages (number, text) supporting it; fix its markers."""
+    feats = [passage_features(n, text) for n, text in passages]
+    all_figures = frozenset().union(*(f.figures for f in feats)) if feats else frozenset()
+    out: list[Sentence] = []
+    order: list[int] = []
+    for raw in split_sentences(answer):
+        original = tuple(dict.fromkeys(int(n) for n in MARKER.findall(raw)))
+        body = MARKER.sub("", raw).strip()
+        missing = tuple(f.raw for f in figures.extract(body) if f.key not in all_figures)
+        scores = {f.n: support(body, f) for f in feats}
+        best = max(scores.values(), default=0.0)
+        # A marker stays when its passage supports the sentence about as well as the best one: a passage that shares
+        # one name ("AI") with it while another holds all of them is a neighbour's marker, moved to the better one.
+        kept = tuple(n for n in original if scores.get(n, 0.0) > 0 and scores[n] >= KEEP_SHARE * best)
+        if not kept and not missing and scores and max(scores.values()) > 0:
+            kept = (max(scores, key=lambda n: (scores[n], -n)),)  # the wrong or missing marker: the best supporter
+        shown = raw.strip() if kept == original else _place(body, kept)  # right markers stay where the model put them
+        out.append(Sentence(shown, kept, original, missing))
+        order += [n for n in kept if n not in order]
+    return Attributed(out, order)
+
+
+def _place(body: str, cited: Sequence[int]) -> str:
+    """The sentence with its markers before its final punctuation: "… in 2016 [1]."."""
+    if not cited:
+        return body
+    marks = "".join(f"[{n}]" for n in cited)
+    m = re.search(r"[.!?…:;]+[»”\"')]*$", body)
+    if m:
+        return f"{body[: m.start()].rstrip()} {marks}{body[m.start():]}"
+    return f"{body} {marks}"
+
+
+def _before_end(sentence: str, note: str) -> str:
+    """``note`` put before the sentence's final punctuation: "… 12 billion (not found in the sources)."."""
+    m = re.search(r"[.!?…]+[»”\"')]*$", sentence)
+    return f"{sentence[: m.start()].rstrip()} {note}{sentence[m.start():]}" if m else f"{sentence} {note}"
+
+
+def best_sentence(claim: str, passage_text: str) -> str:
+    """The sentence of ``passage_text`` that best supports ``claim`` (the quote shown under a source)."""
+    sentences = split_sentences(passage_text) or [passage_text]
+    scored = [(support(claim, passage_features(0, s)), -i, s) for i, s in enumerate(sentences)]
+    return max(scored)[2]

@@ -1,0 +1,77 @@
+"""The answer a reader can check: citations attributed, figures verified, and the asker's language, at the end of generation.
+
+``check`` is the one post-processing step between the model's finished text and the final ``Done``: tokens have
+already streamed; the final message carries what this returns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+from bot.core import language
+from bot.core.attribution import MARKER, Attributed, attribute, best_sentence
+from bot.core.events import Source
+from bot.core.prompting import Templates
+
+# "mark" keeps a sentence with an unsupported figure, flagged; "remove" drops it (docs/answers.md: chosen by measurement).
+UNSUPPORTED = "remove"
+NOTE = {"fr": "(absent des sources)", "en": "(not found in the sources)"}
+# What small models write when the passages do not hold the answer, in either language.
+_ABSTAIN = re.compile(
+    r"\b(?:(?:the )?(?:articles?|passages?|sources?|texts?|context) (?:do(?:es)?n[o’']t|do(?:es)? not|did not|didn[’']t) "
+    r"(?:say|mention|specify|state|contain|provide|give)|not (?:mentioned|stated|specified|found) in the (?:articles?|passages?|sources?)"
+    r"|(?:there is |i have )?no (?:information|mention|answer)|i (?:do not|don[’']t) know|cannot (?:be )?(?:answer|determine)"
+    r"|ne (?:le |l[’'])?(?:disent|dit|précisent|précise|mentionnent|mentionne|indiquent|indique) pas|aucune (?:information|mention)"
+    r"|je ne sais pas|n[’'](?:est|y a) pas (?:mentionné|précisé|indiqué|d[’']information))",
+    re.IGNORECASE,
+)
+QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The final answer: its text, the sources it cites (in citation order, each with its supporting sentence)."""
+
+    answer: str
+    sources: list[Source]
+    unsupported: list[str]
+    abstained: bool
+    attributed: Attributed | None = None
+
+
+def is_abstention(text: str) -> bool:
+    """Whether the model said the passages do not answer (in French or English)."""
+    return bool(_ABSTAIN.search(MARKER.sub("", text)))
+
+
+def answer_language(text: str) -> str | None:
+    """The language of the answer's own words (quotations of the passages left out), or None when unclear."""
+    return language.confident(QUOTED.sub(" ", MARKER.sub("", text)))
+
+
+def abstention(templates: Templates, lang: str, titles: Sequence[str]) -> str:
+    """newsbot's own abstention in ``lang``, naming the closest articles."""
+    titles = list(dict.fromkeys(titles))[:3]
+    if not titles:
+        return templates.abstain_empty[lang]
+    return templates.abstain[lang].format(titles="; ".join(f"« {t} »" if lang == "fr" else f"“{t}”" for t in titles))
+
+
+def check(question: str, text: str, sources: Sequence[Source], templates: Templates, policy: str = UNSUPPORTED) -> Checked:
+    """Attribute, verify and language-check ``text``; an abstention or a reply in the wrong language becomes newsbot's abstention."""
+    lang = language.detect(question)
+    titles = [s.title for s in sources]
+    attributed = attribute(text, [(s.n, s.text) for s in sources])
+    final = attributed.text(policy, NOTE[lang])
+    stated = [s for s in attributed.sentences if s.cited]
+    wrong_language = (said := answer_language(text)) is not None and said != lang
+    if not final or wrong_language or (is_abstention(text) and not stated):
+        return Checked(abstention(templates, lang, titles), [], attributed.flagged, True, attributed)
+    by_n = {s.n: s for s in sources}
+    shown = []
+    for n in attributed.cited:
+        claims = " ".join(s.text for s in attributed.sentences if n in s.cited)
+        shown.append(replace(by_n[n], quote=best_sentence(claims, by_n[n].text)))
+    return Checked(final, shown, attributed.flagged, False, attributed)

@@ -1,0 +1,41 @@
+"""`eval --generate` on a tiny run with the fake generator: every metric, as written and as shown."""
+
+from __future__ import annotations
+
+import bot.cli.eval as eval_cli
+from bot.cli.eval import GENERATION_KEYS, table
+from retrieval.quality.evaluate import Question
+from tests.conftest import SEEDS
+from tests.fakes import FakeGenerator
+
+QUESTIONS = [
+    Question("Combien Meta prévoit-il d'investir dans Scale AI ?", ("plus de 10 milliards de dollars",)),
+    Question("How much is Meta planning to invest in Scale AI?", ("plus de 10 milliards de dollars",)),
+    Question("Quelle est la capitale de l'Australie ?", (), unanswerable=True),
+]
+
+
+def test_eval_generate_reports_every_metric_before_and_after(monkeypatch, fake_index, settings) -> None:
+    fake = FakeGenerator()
+    fake.enqueue(
+        "Meta va investir plus de 10 milliards de dollars dans Scale AI [3]. Meta a aussi investi 99 milliards [1].",
+        "Meta plans to invest more than $10 billion in Scale AI.",
+        "The articles do not say.",
+    )
+    monkeypatch.setattr(eval_cli, "load_generator", lambda settings, interactive: fake)
+    fake_index.indexer.ingest([SEEDS])
+    settings = settings.model_copy(update={"abstain_threshold": 0.0})
+    result = eval_cli._generate(settings, fake_index, QUESTIONS, lambda msg: None)
+    assert result["model"] == "fake-model.gguf" and result["answered"] == 3
+    for stage in ("raw", "mark", "final"):
+        assert set(result[stage]) == {"questions", *GENERATION_KEYS}
+    raw, final = result["raw"], result["final"]
+    assert raw["answer_accuracy"] == final["answer_accuracy"] == 1.0  # "$10 billion" is the gold figure in English
+    assert raw["citation_precision"] < 1.0 and final["citation_precision"] == 1.0  # the wrong marker moved
+    assert raw["cited_answers"] < final["cited_answers"] == 1.0  # the missing marker added
+    assert raw["unsupported_rate"] > 0 and final["unsupported_rate"] == 0.0 and result["mark"]["unsupported_rate"] == 0.0
+    assert raw["language_match"] < 1.0 and final["language_match"] == 1.0  # the English abstention to a French question
+    assert final["abstention_recall"] == 1.0 and final["false_abstentions"] == 0
+    assert final["median_ttft_ms"] is not None
+    text = table({"questions": 3, "hit@1": 1.0, "mrr": 1.0, "p50_ms": 1, "p95_ms": 1, "generation": result}, [1])
+    assert "citation_precision" in text and "→ 1.0" in text

@@ -1,0 +1,67 @@
+"""Attribution on hand-written answers: right markers kept, wrong ones moved, missing ones added, bad figures flagged."""
+
+from __future__ import annotations
+
+from bot.core.attribution import attribute, best_sentence, split_sentences
+
+FR = [
+    (1, "Fondée en 2016 par Alexandr Wang, Scale AI s’est imposée comme un acteur incontournable. "
+        "Sa croissance est fulgurante : 870 millions de dollars de chiffre d’affaires en 2024."),
+    (2, "Meta Platforms est en pourparlers avancés pour investir plus de 10 milliards de dollars dans Scale AI. "
+        "L’action Meta a progressé de près de 1% à l’annonce des discussions."),
+]
+EN = [
+    (1, "Scale AI was founded in 2016 by Alexandr Wang. Its revenue reached $870 million in 2024."),
+    (2, "Meta is in talks to invest more than $10 billion in Scale AI, Bloomberg reported on June 7, 2025."),
+]
+
+
+def test_a_right_marker_is_kept() -> None:
+    fr = attribute("Meta va investir plus de 10 milliards de dollars dans Scale AI [2].", FR)
+    en = attribute("Scale AI was founded by Alexandr Wang [1].", EN)
+    assert (fr.text(), fr.cited) == ("Meta va investir plus de 10 milliards de dollars dans Scale AI [2].", [2])
+    assert (en.text(), en.cited) == ("Scale AI was founded by Alexandr Wang [1].", [1])
+
+
+def test_a_wrong_marker_moves_to_the_passage_holding_the_figure() -> None:
+    fr = attribute("Scale AI a réalisé 870 millions de dollars de chiffre d’affaires [2].", FR)
+    en = attribute("Meta will invest $10 billion [1].", EN)
+    assert fr.text() == "Scale AI a réalisé 870 millions de dollars de chiffre d’affaires [1]."
+    assert en.text() == "Meta will invest $10 billion [2]."
+    assert fr.sentences[0].original == (2,) and fr.sentences[0].cited == (1,)
+
+
+def test_a_missing_marker_is_added_and_sources_follow_citation_order() -> None:
+    result = attribute("The talks were reported on June 7, 2025. Scale AI was founded in 2016.", EN)
+    assert result.text() == "The talks were reported on June 7, 2025 [2]. Scale AI was founded in 2016 [1]."
+    assert result.cited == [2, 1]
+
+
+def test_an_english_sentence_is_attributed_to_a_french_passage_by_its_figures_and_names() -> None:
+    result = attribute("Meta plans to invest more than $10 billion in Scale AI.", FR)
+    assert result.cited == [2]
+
+
+def test_an_unsupported_figure_is_flagged_and_marked_or_removed() -> None:
+    fr = attribute("Meta investira 12 milliards de dollars [2]. Scale AI a été fondée en 2016 [1].", FR)
+    assert fr.flagged == ["Meta investira 12 milliards de dollars."]
+    assert fr.sentences[0].unsupported == ("12 milliards",)
+    assert fr.text(note="(absent des sources)") == "Meta investira 12 milliards de dollars (absent des sources). Scale AI a été fondée en 2016 [1]."
+    assert fr.text(unsupported="remove") == "Scale AI a été fondée en 2016 [1]."
+    en = attribute("The stock rose 5% on the news.", EN)
+    assert en.flagged == ["The stock rose 5% on the news."]
+
+
+def test_a_marker_no_passage_supports_is_dropped() -> None:
+    result = attribute("The articles do not say. I hope this helps [1].", EN)
+    assert result.text() == "The articles do not say. I hope this helps."
+    assert result.cited == []
+
+
+def test_sentences_split_after_markers_but_not_inside_numbers_or_titles() -> None:
+    assert split_sentences("M. Wang a levé 14.3 milliards [1]. Puis il est parti [2]. Fin") == [
+        "M. Wang a levé 14.3 milliards [1].", "Puis il est parti [2].", "Fin"]
+
+
+def test_the_quote_is_the_supporting_sentence_not_the_start_of_the_passage() -> None:
+    assert best_sentence("Scale AI had $870 million in revenue.", FR[0][1]).startswith("Sa croissance est fulgurante")

@@ -1,0 +1,55 @@
+"""The final answer: citations attributed, figures checked, and replies in another language turned into newsbot's abstention."""
+
+from __future__ import annotations
+
+from bot.core.checking import answer_language, check, is_abstention
+from bot.core.events import Done, Source
+from bot.core.prompting import Templates
+
+TEMPLATES = Templates.load()
+SOURCES = [
+    Source(1, "d1", "Meta et Scale AI", "c1", "Fondée en 2016 par Alexandr Wang, Scale AI étiquette des données. Elle emploie des milliers de contractuels.", 0.9, 0, 100),
+    Source(2, "d2", "Terres rares", "c2", "Le 7 juin 2025, Trump et Xi Jinping ont convenu de reprendre les exportations de terres rares.", 0.5, 0, 90),
+]
+
+
+def test_an_english_reply_to_a_french_question_becomes_the_french_abstention_naming_the_articles() -> None:
+    out = check("Qui a fondé Scale AI ?", "The company was founded by Alexandr Wang in 2016 [1].", SOURCES, TEMPLATES)
+    assert out.abstained and out.sources == []
+    assert out.answer.startswith("Les articles ne le disent pas.") and "« Meta et Scale AI »" in out.answer
+
+
+def test_a_model_abstention_becomes_newsbots_in_the_questions_language() -> None:
+    out = check("Who founded Scale AI?", "Les articles ne le disent pas.", SOURCES, TEMPLATES)
+    assert out.abstained and out.answer.startswith("The articles do not say.") and "“Terres rares”" in out.answer
+    assert is_abstention("The passages don't mention it.") and is_abstention("Le texte ne précise pas la date.")
+    assert not is_abstention("Scale AI was founded in 2016 [1].")
+
+
+def test_a_cross_language_answer_quoting_the_french_passage_is_kept() -> None:
+    text = "From the articles: “Fondée en 2016 par Alexandr Wang, Scale AI étiquette des données.” [1]"
+    assert answer_language(text) is None or answer_language(text) == "en"
+    out = check("Who founded Scale AI?", text, SOURCES, TEMPLATES)
+    assert not out.abstained and out.answer == text
+
+
+def test_sources_are_the_cited_passages_in_citation_order_with_their_supporting_sentence() -> None:
+    out = check("Que s'est-il passé ?", "Le 7 juin 2025, Trump et Xi Jinping ont conclu un accord [2]. Scale AI a été fondée en 2016 [2].", SOURCES, TEMPLATES)
+    assert [s.n for s in out.sources] == [2, 1]
+    assert out.answer == "Le 7 juin 2025, Trump et Xi Jinping ont conclu un accord [2]. Scale AI a été fondée en 2016 [1]."
+    assert out.sources[1].quote.startswith("Fondée en 2016")
+
+
+def test_an_unsupported_figure_is_reported_and_not_shown() -> None:
+    out = check("Combien de contractuels ?", "Scale AI emploie 5 000 contractuels [1]. Elle a été fondée en 2016 par Alexandr Wang [1].", SOURCES, TEMPLATES)
+    assert out.unsupported == ["Scale AI emploie 5 000 contractuels."]
+    assert "5 000" not in out.answer and out.answer == "Elle a été fondée en 2016 par Alexandr Wang [1]."
+    assert check("How many?", "It employs 5,000 people.", SOURCES, TEMPLATES).abstained  # nothing left to say
+
+
+def test_ask_json_reports_the_unsupported_sentences(answerer, fake_generator) -> None:
+    fake_generator.enqueue("Meta investira 12 milliards de dollars dans Scale AI [1]. Scale AI a été fondée en 2016 par Alexandr Wang [1].")
+    done = list(answerer.answer_sync("Combien Meta va-t-il investir dans Scale AI ?"))[-1]
+    assert isinstance(done, Done)
+    assert done.as_dict()["unsupported"] == ["Meta investira 12 milliards de dollars dans Scale AI."]
+    assert "12 milliards" not in done.answer and done.sources and all("2016" in s.quote for s in done.sources)
