@@ -22,24 +22,14 @@ def add_parser(sub) -> None:
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     """Summarise the period's stories with the model, streamed, then the sources."""
-    from bot.app import build_answerer, load_generator, open_index
+    from bot.app import open_index
+    from bot.cli.main import stream
     from bot.core.digest import digest, parse_since
-    from bot.core.events import Done, Token
 
     since = parse_since(args.since)  # before any loading: a bad period fails at once
     index = open_index(settings)
     try:
-        answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
-        done = None
-        try:
-            for event in digest(answerer, since, args.lang):
-                if isinstance(event, Token) and not args.json:
-                    sys.stdout.write(event.text)
-                    sys.stdout.flush()
-                elif isinstance(event, Done):
-                    done = event
-        finally:
-            answerer.close()
+        done, _ = stream(settings, index, lambda answerer: digest(answerer, since, args.lang), quiet=args.json)
     finally:
         index.close()
     if args.json:

@@ -141,36 +141,44 @@ def _wipe_index(settings: Settings, wait_s: float = 0.0, on_wait=None) -> None:
         lock.release()
 
 
+def stream(settings: Settings, index, events_of, *, quiet: bool) -> tuple[object, str]:
+    """Load the model, run ``events_of(answerer)`` with its tokens written to stdout as they come (unless ``quiet``);
+    the final Done and the streamed text."""
+    from bot.app import build_answerer, load_generator
+    from bot.core.events import Done, Token
+
+    answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
+    done, streamed = None, []
+    try:
+        for event in events_of(answerer):
+            if isinstance(event, Token) and not quiet:
+                streamed.append(event.text)
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, Done):
+                done = event
+    finally:
+        answerer.close()
+    return done, "".join(streamed)
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, streamed, then its sources."""
-    from bot.app import build_answerer, load_generator, open_index
+    from bot.app import open_index
     from bot.core.answer import check_question
-    from bot.core.events import Done, Token
 
     check_question(args.question, settings.max_question_chars)  # before any loading: a bad question fails at once
     index = open_index(settings)
     try:
         if index.catalog.counts()[1] == 0:
             raise NewsbotError("the index is empty: add articles with `newsbot ingest FOLDER` first")
-        answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
-        done = None
-        streamed: list[str] = []
-        try:
-            for event in answerer.answer_sync(args.question):
-                if isinstance(event, Token) and not args.json:
-                    streamed.append(event.text)
-                    sys.stdout.write(event.text)
-                    sys.stdout.flush()
-                elif isinstance(event, Done):
-                    done = event
-        finally:
-            answerer.close()
+        done, streamed = stream(settings, index, lambda answerer: answerer.answer_sync(args.question), quiet=args.json)
     finally:
         index.close()
     if args.json:
         print(json.dumps(done.as_dict(), ensure_ascii=False))
     else:
-        print_final(done, "".join(streamed), sys.stdout)
+        print_final(done, streamed, sys.stdout)
     return 0
 
 
