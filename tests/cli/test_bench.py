@@ -21,6 +21,6 @@ def test_bench_json_has_every_key(tmp_path):
                                     "ttft_warm_ms", "ttft_repeat_ms", "prompt_tokens", "system_prompt_tokens"}
     assert set(r["retrieval"]["p50_ms"]) == set(r["retrieval"]["p99_ms"]) == {"1000"}
     assert set(r["ingestion"]) >= {"chunks_per_s", "embedder_chunks_per_s"} and r["ingestion"]["chunks"] > 0
-    assert set(r["bot"]) == {"loop_lag_p99_ms"} and set(r["memory"]) == {"rss_mb", "model_mb"}
+    assert set(r["bot"]) == {"loop_lag_p99_ms", "ttft_idle_ms", "ttft_during_refresh_ms", "ttft_during_refresh_ratio"} and set(r["memory"]) == {"rss_mb", "model_mb"}
     numbers = [v for part in ("generation", "ingestion", "bot", "memory") for v in r[part].values() if isinstance(v, (int, float))]
     assert all(v >= 0 for v in numbers) and r["generation"]["prompt_tokens"] > r["generation"]["system_prompt_tokens"] > 0

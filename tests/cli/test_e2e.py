@@ -65,9 +65,9 @@ def test_cli_ingest_is_idempotent_and_ask_prints_json(tmp_path):
     out = _cli("ask", "--json", QUESTION, data_dir=tmp_path)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
-    assert set(answer) == {"question", "answer", "abstained", "sources", "timings"}
+    assert set(answer) == {"question", "answer", "abstained", "sources", "timings", "unsupported"}
     assert set(answer["sources"][0]) == {"n", "doc_id", "title", "chunk_id", "text", "score", "start", "end", "url",
-                                         "source", "published_at", "author", "published_kind"}
+                                         "source", "published_at", "author", "published_kind", "origin", "also_in", "quote"}
     assert set(answer["timings"]) == {"retrieve_ms", "first_token_ms", "total_ms", "prompt_tokens", "completion_tokens"}
     assert any("plus de 10 milliards de dollars" in s["text"] for s in answer["sources"][:3])
     assert "Traceback" not in out.stderr
