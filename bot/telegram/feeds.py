@@ -51,7 +51,7 @@ async def stop_sources(app: Application) -> None:
             pass
     if sources := app.bot_data.pop("sources", None):
         unmark_bot(sources.inbox.path)
-        sources.close()
+        await asyncio.to_thread(sources.close)  # waits, off the loop, for a refresh still running in its thread
 
 
 async def _run(svc: Services, sources: Sources, poll_s: float) -> None:

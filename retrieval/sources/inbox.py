@@ -92,10 +92,13 @@ class Inbox:
                 out.append(f)
         return out
 
-    def process(self, handle: Callable[[Path], None], now: float | None = None) -> InboxReport:
-        """Hand each pending file to ``handle`` (which raises NewsbotError when it fails) and file it under done/ or failed/."""
+    def process(self, handle: Callable[[Path], None], now: float | None = None, stop: Callable[[], bool] | None = None) -> InboxReport:
+        """Hand each pending file to ``handle`` (which raises NewsbotError when it fails) and file it under done/ or failed/;
+        once ``stop()`` is true the rest stay in the inbox for the next start."""
         report = InboxReport()
         for f in self.pending(now):
+            if stop is not None and stop():
+                break
             self.done.mkdir(parents=True, exist_ok=True)
             moved = _move(f, self.done)  # ingest from done/ so the stored path stays valid after the move
             try:

@@ -36,35 +36,49 @@ class Sources:
         self.inbox = inbox
         self.refresher = Refresher(feeds, fetcher, indexer, interval_s)
         self._lock = threading.Lock()
+        self._closed = False
 
     def close(self) -> None:
-        """Close the fetcher and the feed list."""
-        self.fetcher.close()
-        self.feeds.close()
+        """Close the fetcher and the feed list once the operation in flight (a refresh, an inbox item) has ended.
+
+        A cancelled caller does not stop its worker thread: closing the SQLite handle under it crashed the process.
+        """
+        with self._lock:
+            self._closed = True
+            self.fetcher.close()
+            self.feeds.close()
+
+    def _check_open(self) -> None:
+        """IngestError once closed (call with the lock held): work that comes after the shutdown is refused, not run."""
+        if self._closed:
+            raise IngestError("newsbot is shutting down; the work was not done")
 
     def add_link(self, url: str) -> LinkAdded:
         """Fetch and index one article link; FetchError naming it when it cannot."""
-        doc = read_link(self.fetcher, url)
         with self._lock:
+            self._check_open()
+            doc = read_link(self.fetcher, url)
             report = self.indexer.ingest_keyed([(doc.url, [doc])], progress=False)
         return LinkAdded(doc.title, doc.url, doc.published_at, doc.source, report.added)
 
     def add_feed(self, url: str, name: str | None = None) -> tuple[Feed, RefreshReport]:
         """Follow a feed (or take the one already followed) and refresh it now."""
-        feed = self.feeds.find(url) or self.feeds.add(url, name)
         report = RefreshReport()
         with self._lock:
+            self._check_open()
+            feed = self.feeds.find(url) or self.feeds.add(url, name)
             self.refresher.refresh(feed, report)
-        return self.feeds.find(feed.name) or feed, report
+            return self.feeds.find(feed.name) or feed, report
 
     def refresh_due(self) -> RefreshReport:
         """Refresh the feeds that are not backed off, one at a time."""
         with self._lock:
+            self._check_open()
             return self.refresher.refresh_all(only_due=True)
 
     def process_inbox(self) -> InboxReport:
         """Ingest what was dropped into the inbox (files, .url and .feed requests)."""
-        return self.inbox.process(self._take)
+        return self.inbox.process(self._take, stop=lambda: self._closed)
 
     def _take(self, path: Path) -> None:
         """One inbox file; IngestError when it did not go in."""
