@@ -7,24 +7,11 @@ import pytest
 
 from bot.settings import Settings
 from tests.conftest import make_answerer
-from tests.fake_telegram import BOT, TOKEN, FakeTelegram, RunningBot, document, message, until
+from tests.fake_telegram import BOT, TOKEN, RunningBot, document, message, until
 
 ALICE, BOB, MALLORY, ADMIN = 11, 22, 666, 99
 GROUP, OTHER_GROUP = -1001, -1002
 QUESTION = "Combien Meta prévoit-il d'investir dans Scale AI ?"
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch):
-    """Opt in to PTB's timedelta durations, as `newsbot telegram` does (the int form warns)."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def tg():
-    server = FakeTelegram().start()
-    yield server
-    server.stop()
 
 
 def make_settings(tmp_path, tg, **kw) -> Settings:

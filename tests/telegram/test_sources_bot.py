@@ -7,22 +7,9 @@ import pytest
 
 from retrieval.sources.feeds import FEEDS_FILE, FeedStore
 from tests.fakes import QUOTE_FIRST
-from tests.fake_telegram import FakeTelegram, RunningBot, message, until
+from tests.fake_telegram import RunningBot, message, until
 from tests.news_site import FR_ITEMS, RSS, NewsSite, article_html, rss
 from tests.telegram.test_bot import ADMIN, ALICE, finals, make_settings
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch):
-    """Opt in to PTB's timedelta durations, as `newsbot telegram` does."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def tg():
-    server = FakeTelegram().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

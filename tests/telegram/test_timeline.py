@@ -12,25 +12,11 @@ from bot.core.digest import next_run, parse_since
 from tests.conftest import make_answerer
 from retrieval.dates.clock import FixedClock
 from retrieval.errors import InputError
-from tests.fake_telegram import FakeTelegram, RunningBot, message, until
+from tests.fake_telegram import RunningBot, message, until
 from tests.telegram.test_bot import ALICE, make_settings
 
 DATED = Path(__file__).parent.parent / "data" / "dated" / "articles.jsonl"
 PARIS = ZoneInfo("Europe/Paris")
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch):
-    """PTB's timedelta durations, as `newsbot telegram` uses them."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def tg():
-    """The fake Bot API server."""
-    server = FakeTelegram().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
