@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from retrieval.chunking import parent_id
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, dense_by_parent, fuse
@@ -18,6 +22,9 @@ VECTORS_PER_PASSAGE = 3  # a passage has its own vector and about two sub-chunk 
 # Chroma's own `where` on a numeric metadata costs 127 ms a query; 120/240/480 nearest cost 4.6/5.7/11.8 ms.
 DATED_WIDEN = 2
 DEFAULT_HALF_LIFE_DAYS = 3.0  # recency questions: a passage this much older weighs half (docs/retrieval.md)
+# A repeated question (another user's, a retry, an eval re-run) skips the encoder, ~2/3 of a search: the vectors of the
+# last this many distinct questions are kept (1.5 KB each). The encoder is deterministic, so a kept vector is never stale.
+QUERY_CACHE = 256
 RELEVANT_SHARE = 0.93  # recency reorders only hits within this share of the best score (off-topic ones measured <= 0.90)
 
 if TYPE_CHECKING:
@@ -40,9 +47,12 @@ class Searcher:
 
     def __init__(
         self, embedder: Embedder, store: VectorStore, catalog: Catalog, candidates: int = DEFAULT_CANDIDATES,
-        half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        half_life_days: float = DEFAULT_HALF_LIFE_DAYS, query_cache: int = QUERY_CACHE,
     ) -> None:
         self.half_life_days = half_life_days
+        self.query_cache = query_cache
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
         self.embedder = embedder
         self.store = store
         self.catalog = catalog
@@ -55,6 +65,21 @@ class Searcher:
     def close(self) -> None:
         """Stop the lexical thread (after a search in flight, if any)."""
         self._lexical_pool.shutdown(wait=True)
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The embedder's vector for ``query``, from the cache of recent questions when it was asked before."""
+        with self._vectors_lock:
+            vector = self._vectors.get(query)
+            if vector is not None:
+                self._vectors.move_to_end(query)
+                return vector
+        vector = self.embedder.embed_query(query)  # outside the lock: two different questions embed at once
+        if self.query_cache > 0:
+            with self._vectors_lock:
+                self._vectors[query] = vector
+                while len(self._vectors) > self.query_cache:
+                    self._vectors.popitem(last=False)
+        return vector
 
     def search(self, query: str, k: int, *, within: "DateRange | None" = None, recency: bool = False) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first (fewer when the index is small), one per story.
@@ -70,7 +95,7 @@ class Searcher:
         lexical_future = self._lexical_pool.submit(self.catalog.search, query, n, span)
         try:
             width = n * VECTORS_PER_PASSAGE * (DATED_WIDEN if span else 1)
-            dense = dense_by_parent(self.store.query(self.embedder.embed_query(query), width), parent_id)
+            dense = dense_by_parent(self.store.query(self.query_vector(query), width), parent_id)
             dense = (dated(self.catalog, dense, span) if span else dense)[:n]
         except BaseException:
             wait([lexical_future])  # never leave it running against a store being closed

@@ -75,6 +75,7 @@ class FakeEmbedder:
 
     def __init__(self) -> None:
         self.calls: list[int] = []
+        self.queries: list[str] = []
 
     def _vec(self, text: str) -> np.ndarray:
         v = np.zeros(self.dim, dtype=np.float32)
@@ -89,7 +90,8 @@ class FakeEmbedder:
         return np.array([self._vec(t) for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One query."""
+        """One query (recorded in ``queries``)."""
+        self.queries.append(text)
         return self._vec(text)
 
 

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.core import language
 from bot.core.events import Done, Queued, Started, Token
 from bot.telegram.access import strip_mention
 from bot.telegram.formatting import answer_html
@@ -30,6 +31,7 @@ async def on_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if refusal:
         await msg.reply_text(refusal)
         return
+    svc.history.set_language(msg.chat.id, language.detect(question))  # the language the scheduled digest is written in
     flight = Flight(msg.chat.id)
     svc.flights.add(flight)
     private = msg.chat.type == ChatType.PRIVATE

@@ -24,6 +24,11 @@ CREATE TABLE IF NOT EXISTS turns (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS turns_chat ON turns (chat_id, id);
+CREATE TABLE IF NOT EXISTS chat_languages (
+    chat_id INTEGER PRIMARY KEY,
+    lang TEXT NOT NULL,
+    at REAL NOT NULL
+);
 """
 
 
@@ -41,6 +46,7 @@ class ConversationStore:
         self.keep = keep
         self._lock = threading.Lock()
         self._last_sources: OrderedDict[int, list[Source]] = OrderedDict()
+        self._languages: OrderedDict[int, str] = OrderedDict()
         private_file(path)  # users' messages: the service user's only
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -86,10 +92,39 @@ class ConversationStore:
             row = self._db.execute("SELECT sources FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (chat_id,)).fetchone()
         return [Source(**d) for d in json.loads(row[0])] if row else []
 
+    def set_language(self, chat_id: int, lang: str) -> None:
+        """Remember the language of the chat's last question (only the code: 'fr' or 'en'), for the scheduled digest.
+
+        With ``keep == 0`` it is held in memory only, like the last sources: no row is written.
+        """
+        if self.keep == 0:
+            with self._lock:
+                self._languages[chat_id] = lang
+                self._languages.move_to_end(chat_id)
+                while len(self._languages) > MEMORY_CHATS:
+                    self._languages.popitem(last=False)
+            return
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO chat_languages (chat_id, lang, at) VALUES (?, ?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET lang = excluded.lang, at = excluded.at",
+                (chat_id, lang, time.time()),
+            )
+
+    def language(self, chat_id: int) -> str | None:
+        """The language of the chat's last question, or None when nobody has asked there yet."""
+        with self._lock:
+            if self.keep == 0:
+                return self._languages.get(chat_id)
+            row = self._db.execute("SELECT lang FROM chat_languages WHERE chat_id = ?", (chat_id,)).fetchone()
+        return row[0] if row else None
+
     def reset(self, chat_id: int) -> int:
-        """Forget the chat's conversation; returns the turns removed."""
+        """Forget the chat's conversation (and its language); returns the turns removed."""
         with self._lock:
             self._last_sources.pop(chat_id, None)
+            self._languages.pop(chat_id, None)
+            self._db.execute("DELETE FROM chat_languages WHERE chat_id = ?", (chat_id,))
             return self._db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,)).rowcount
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ COMMANDS = [
     BotCommand("digest", "a short summary of the recent stories: /digest [24h|3d]"),
 ]
 LATEST_DEFAULT, LATEST_MAX = 5, 20
+DIGEST_LANGUAGE = "en"  # the scheduled digest's language in a chat where no question has been asked yet
 NONE_YET = {"fr": "Aucun article daté pour l'instant.", "en": "No dated article yet."}
 
 
@@ -84,19 +85,29 @@ async def digest_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await update.message.reply_text(part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
 
-async def scheduled_digests(app: Application, lang: str = "en") -> None:
-    """Every day at NEWSBOT_DIGEST_TIME (the clock's zone), push the last 24 hours' digest to each allowed chat."""
+async def scheduled_digests(app: Application, sleep=asyncio.sleep) -> None:
+    """Every day at NEWSBOT_DIGEST_TIME (the clock's zone), push the last 24 hours' digest to each allowed chat, in the
+    language of the chat's last question (English where nobody has asked yet); one generation per language."""
     svc: Services = app.bot_data["services"]
+    last = None
     while not svc.stopping:
         now = svc.answerer.clock.now()
-        await asyncio.sleep(max(1.0, (next_run(now, svc.settings.digest_time) - now).total_seconds()))
-        try:
-            parts = await _digest_messages(svc, timedelta(hours=24), lang)
-            for chat_id in svc.settings.allowed_chats:
-                for part in parts:
-                    await app.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
-        except Exception:  # one failed digest must not end the schedule; the reason is logged without a traceback
-            log.warning("the scheduled digest failed", exc_info=False)
+        # from the run just made, never before it: a clock read a moment early must not push the same digest twice
+        due = next_run(max(now, last) if last else now, svc.settings.digest_time)
+        await sleep(max(1.0, (due - now).total_seconds()))
+        last = due
+        chats: dict[str, list[int]] = {}
+        for chat_id in svc.settings.allowed_chats:
+            lang = await asyncio.to_thread(svc.history.language, chat_id)
+            chats.setdefault(lang or DIGEST_LANGUAGE, []).append(chat_id)
+        for lang, chat_ids in chats.items():
+            try:
+                parts = await _digest_messages(svc, timedelta(hours=24), lang)
+                for chat_id in chat_ids:
+                    for part in parts:
+                        await app.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+            except Exception:  # one failed digest must not end the schedule; the reason is logged without a traceback
+                log.warning("the scheduled digest (%s) failed", lang, exc_info=False)
 
 
 HANDLERS = {"latest": latest_cmd, "digest": digest_cmd}

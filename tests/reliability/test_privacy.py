@@ -52,6 +52,18 @@ def test_an_existing_world_readable_data_folder_is_tightened(settings, open_umas
     assert _mode(settings.data_dir) == 0o700 and _mode(settings.data_dir / "catalog.sqlite3") == 0o600
 
 
+def test_a_chats_language_survives_a_restart_when_history_is_kept(tmp_path):
+    """The language of a chat's last question is kept beside its turns, the newest one winning."""
+    path = tmp_path / "conversations.sqlite3"
+    store = ConversationStore(path, keep=2)
+    store.set_language(-5, "en")
+    store.set_language(-5, "fr")
+    store.close()
+    store = ConversationStore(path, keep=2)
+    assert store.language(-5) == "fr" and store.language(-6) is None
+    store.close()
+
+
 def test_conversations_are_the_owners_only_wal_included(tmp_path, open_umask):
     path = tmp_path / "conversations.sqlite3"
     store = ConversationStore(path, keep=2)
@@ -66,11 +78,14 @@ def test_with_history_off_no_message_is_stored(tmp_path):
     store = ConversationStore(path, keep=0)
     source = Source(1, "d1", "Meta et Scale AI", "c1", "Meta investit.", 0.9, 0, 14, url="https://example.org/a")
     store.add(7, "ma question secrète", "la réponse", [source])
+    store.set_language(7, "fr")
     assert store.recent(7) == []
     assert store.last_sources(7) == [source]  # /sources still works, from memory
+    assert store.language(7) == "fr"  # so does the scheduled digest's language
     store.close()
-    rows = sqlite3.connect(path).execute("SELECT COUNT(*) FROM turns").fetchone()[0]
-    assert rows == 0
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM chat_languages").fetchone()[0] == 0
     assert "secrète".encode() not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 
 

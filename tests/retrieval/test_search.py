@@ -17,10 +17,10 @@ def _chunk(cid: str, text: str) -> StoredChunk:
     return StoredChunk(cid, f"doc-{cid}", f"Titre {cid}", text, 0, 0, len(text), None, None, None)
 
 
-def _searcher():
+def _searcher(**kw):
     embedder, store, lexical = FakeEmbedder(), MemoryStore(), MemoryLexicalIndex([_chunk(c, t) for c, t in TEXTS.items()])
     store.upsert(list(TEXTS), embedder.embed_passages(list(TEXTS.values())))
-    return Searcher(embedder, store, lexical, candidates=5), store, lexical
+    return Searcher(embedder, store, lexical, candidates=5, **kw), store, lexical
 
 
 def test_both_rankers_are_asked_and_the_best_passage_comes_first():
@@ -52,3 +52,34 @@ def test_a_blank_query_asks_nothing():
     finally:
         searcher.close()
     assert lexical.queries == [] and len(store.calls) == calls
+
+
+def test_a_repeated_question_is_embedded_once_and_searched_again():
+    """The question's vector comes from the cache the second time; both rankers still run, with the same hits."""
+    searcher, store, lexical = _searcher()
+    try:
+        first = searcher.search("Qui a fondé Scale AI ?", 2)
+        again = searcher.search("  Qui a fondé Scale AI ?", 2)  # the same question once cleaned
+        other = searcher.search("Le chocolat suisse ?", 2)
+    finally:
+        searcher.close()
+    assert searcher.embedder.queries == ["Qui a fondé Scale AI ?", "Le chocolat suisse ?"]
+    assert [(h.chunk.chunk_id, h.score) for h in again] == [(h.chunk.chunk_id, h.score) for h in first]
+    assert len(lexical.queries) == 3 and sum(c[0] == "query" for c in store.calls) == 3
+    assert other[0].chunk.chunk_id == "b"
+
+
+def test_the_question_cache_keeps_the_most_recent_and_can_be_off():
+    """With room for two questions the least recently asked is embedded again; with none, every search embeds."""
+    searcher, _, _ = _searcher(query_cache=2)
+    off, _, _ = _searcher(query_cache=0)
+    try:
+        for q in ("Scale AI ?", "chocolat ?", "Scale AI ?", "Asie ?", "chocolat ?", "Scale AI ?"):
+            searcher.search(q, 1)
+            off.search(q, 1)
+    finally:
+        searcher.close()
+        off.close()
+    # "Scale AI" asked again moves ahead of "chocolat", so "Asie" pushes out "chocolat", which then pushes out "Scale AI"
+    assert searcher.embedder.queries == ["Scale AI ?", "chocolat ?", "Asie ?", "chocolat ?", "Scale AI ?"]
+    assert len(off.embedder.queries) == 6
