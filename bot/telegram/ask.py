@@ -45,9 +45,12 @@ async def on_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         note = ""
         if done.cancelled:
             note = "Stopped: the bot is restarting." if svc.stopping else "Stopped by /cancel."
-        await reply.finish(answer_html(done, note))
         if not done.cancelled:
             svc.history.add(msg.chat.id, done.question, done.answer, done.sources)  # before the limit is released: a follow-up sees it
+        # Released before the final message goes out: a follow-up sent the moment the answer shows is not refused as
+        # "in progress" while this coroutine is still on its way back from the send.
+        svc.limits.end(user.id)
+        await reply.finish(answer_html(done, note))
     finally:
         await reply.close()
         svc.flights.discard(flight)
