@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dense-weight", type=float, metavar="W", help=f"weight of the cosine in the fused score (default {DEFAULT_DENSE_WEIGHT})")
     p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer the first N questions with the model and score the answers (docs/answers.md)")
     p.add_argument("--answers", type=Path, metavar="FILE", help="with --generate: write each question, its answers as written and as shown, and their scores to FILE (JSONL)")
+    p.add_argument("--rescore", action="store_true", help="the dataset is an --answers file: check its written answers again with the current checks and score them (no model, no retrieval)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--now", metavar="ISO8601", help="ask the questions that carry no `now` of their own as if at this moment")
     p.set_defaults(func=cmd_eval)
@@ -48,6 +49,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.dense_weight is not None and not 0.0 <= args.dense_weight <= 1.0:
         raise NewsbotError(f"--dense-weight {args.dense_weight:g}: expected a number from 0 to 1")
     say = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
+    if args.rescore:
+        from bot.cli.answer_quality import rescore
+
+        result = {"generation": rescore(args.dataset, args.answers)}
+        print(json.dumps(result, ensure_ascii=False) if args.json else generation_table(result["generation"]))
+        return 0
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
         squad = args.dataset.suffix.lower() == ".json"
         if squad or args.articles:
@@ -142,8 +149,9 @@ def _generate(settings: Settings, index, questions, say, answers: Path | None = 
             rows.append(score(q, done, "".join(parts), prompt_sources, answerer.templates))
             if out:
                 record = {"question": q.question, "gold": list(q.answers), "written": "".join(parts), "shown": done.answer,
-                          "unsupported": done.unsupported, "passages": [[s.n, s.title, s.text] for s in prompt_sources],
-                          "cited": [s.n for s in done.sources], **rows[-1]}
+                          "unsupported": done.unsupported, "cited": [s.n for s in done.sources],
+                          "passages": [{"n": s.n, "title": s.title, "text": s.text, "url": s.url} for s in prompt_sources],
+                          **rows[-1]}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 out.flush()
     finally:
@@ -164,12 +172,17 @@ def table(r: dict, ks) -> str:
         lines.append(f"abstention precision {r['abstention_precision']:.3f}, recall {r['abstention_recall']:.3f}, "
                      f"false abstentions {r['false_abstentions']}")
     if "generation" in r:
-        g = r["generation"]
-        lines.append(f"generation ({g['model']}, {g['answered']} questions)   as written → as shown")
-        for key in GENERATION_KEYS:
-            lines.append(f"  {key:<20}{_cell(g['raw'][key]):>8} → {_cell(g['final'][key])}")
+        lines.append(generation_table(r["generation"]))
     if r.get("misses"):
         lines.append("not in the top 3: " + "; ".join(r["misses"][:5]))
+    return "\n".join(lines)
+
+
+def generation_table(g: dict) -> str:
+    """The answer scores, as the model wrote them and as newsbot shows them."""
+    lines = [f"generation ({g['model']}, {g['answered']} questions)   as written → as shown"]
+    for key in GENERATION_KEYS:
+        lines.append(f"  {key:<20}{_cell(g['raw'][key]):>8} → {_cell(g['final'][key])}")
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Iterator, Sequence
 
 from bot.core import dated, language
-from bot.core.checking import check
+from bot.core.checking import Checked, check
 from bot.core.events import Cancel, Done, Failed, Generated, Queued, Retrieved, Source, Started, Token
 from bot.core.ports import Generator, Usage
 from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, cited, clean_answer
@@ -131,10 +131,7 @@ class Answerer:
 
     def _finish(self, prep: Prepared, text: str, end: Generated) -> Done:
         """The one place a generated text becomes the final Done: foreign links removed, citations attributed, figures checked, the asker's language kept."""
-        # Links may come only from the cited sources' URLs, @-names also from their passages.
-        shown = [s for s in prep.sources if s.n in (set(cited(text)) or {s.n for s in prep.sources})]
-        cleaned = clean_answer(text, len(prep.sources), [s.url for s in shown if s.url], [s.text for s in shown])
-        checked = check(prep.question, cleaned, prep.sources, self.templates)
+        checked = finish_text(prep.question, text, prep.sources, self.templates)
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)
@@ -255,6 +252,14 @@ class Answerer:
             loop.close()
 
 
+def finish_text(question: str, text: str, sources: Sequence[Source], templates: Templates) -> Checked:
+    """A generated text as shown: foreign links and out-of-range markers removed, then attributed and checked (bot.core.checking)."""
+    # Links may come only from the cited sources' URLs, @-names also from their passages.
+    shown = [s for s in sources if s.n in (set(cited(text)) or {s.n for s in sources})]
+    cleaned = clean_answer(text, len(sources), [s.url for s in shown if s.url], [s.text for s in shown])
+    return check(question, cleaned, sources, templates)
+
+
 def check_question(question: str, limit: int) -> str:
     """The cleaned question, or InputError when it is blank or longer than ``limit`` characters."""
     question = clean_text(question).strip()
@@ -287,4 +292,4 @@ def _timings(retrieve_ms: float, first_ms: float | None, total_ms: float, prompt
     }
 
 
-__all__ = ["Answerer", "AnswerConfig", "Cancel", "Prepared", "Queued", "Started"]
+__all__ = ["Answerer", "AnswerConfig", "Cancel", "Prepared", "Queued", "Started", "finish_text"]
