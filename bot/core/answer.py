@@ -7,6 +7,7 @@ import collections
 import contextlib
 import hashlib
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from retrieval.errors import InputError
 from retrieval.search import Hit, Searcher
 from retrieval.textnorm import clean_text
 
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 FOLLOW_UP_WORDS = 8  # a question this short, asked after another, is searched together with the previous question
 CACHE_SIZE = 256  # finished answers kept, keyed by the exact prompt
 
@@ -99,7 +101,9 @@ class Answerer:
         hits = self.searcher.search(when.text, self.config.top_k, within=window(when, now), recency=when.recency)
         retrieve_ms = (time.perf_counter() - started) * 1000
         if not hits and when.range is not None:
-            return self._abstain_range(question, when, lang, started)
+            hits = self._dated_in_text(self.search_query(question, history))
+            if not hits:
+                return self._abstain_range(question, when, lang, started)
         if not hits or hits[0].score < self.config.abstain_threshold:
             return self._abstain(question, hits, retrieve_ms)
         hits = dated.oldest_first(hits)
@@ -110,6 +114,18 @@ class Answerer:
         )
         sources = [_source(hits[p.n - 1], p, lang, now.tzinfo) for p in kept]
         return Prepared(question, messages, sources, retrieve_ms, started)
+
+    def _dated_in_text(self, query: str) -> list[Hit]:
+        """For a question naming a year that no article was published in: the passages that speak of that year.
+
+        "Scale AI's revenue in 2024" is in an article of 2025 that says "en 2024"; "what did Mistral announce in 2023"
+        is answered by an article that mentions 2023, and refused (no article of 2023) when none does.
+        """
+        years = set(_YEAR.findall(query))
+        if not years:
+            return []
+        hits = self.searcher.search(query, 4 * self.config.top_k)
+        return [h for h in hits if years & set(_YEAR.findall(h.chunk.text))][: self.config.top_k]
 
     def _abstain_range(self, question: str, when: TimeQuery, lang: str, started: float) -> Done:
         """Nothing published in the asked range: say so without calling the model, naming the newest article on the subject."""
