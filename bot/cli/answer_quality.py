@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from bot.core import figures, language
-from bot.core.attribution import MARKER, passage_features, split_sentences, support
+from bot.core.attribution import MARKER, attribute, passage_features, split_sentences, support
 from bot.core.checking import QUOTED, NOTE, answer_language, check, is_abstention
 from bot.core.events import Done, Source
 from bot.core.prompting import Templates, clean_answer
@@ -41,9 +41,12 @@ def markers(text: str, sources: Sequence[Source]) -> tuple[int, int]:
 
 
 def shown_unsupported(text: str, sources: Sequence[Source]) -> bool:
-    """Whether ``text`` shows a figure that none of ``sources`` holds without flagging it."""
+    """Whether ``text`` shows, unflagged, a figure that none of ``sources`` holds, or holds only about something else
+    (bot.core.attribution.misplaced: Meta's 65 billion AI budget given as its Scale AI investment)."""
     shown = [s for s in split_sentences(text) if not any(note in s for note in NOTE.values())]  # flagged: not claimed
-    return bool(figures.unsupported(" ".join(shown), [s.text for s in sources]))
+    if figures.unsupported(" ".join(shown), [s.text for s in sources]):
+        return True
+    return any(s.unsupported for s in attribute(" ".join(shown), [(s.n, s.text) for s in sources]).sentences)
 
 
 def language_of(text: str) -> str:

@@ -79,3 +79,14 @@ def test_rescore_refuses_a_file_that_is_not_an_answers_file(tmp_path) -> None:
     bad.write_text('{"question": "Qui ?", "answers": ["X"]}\n', encoding="utf-8")
     with pytest.raises(NewsbotError, match="not an `eval --answers` file"):
         rescore(bad)
+
+
+def test_a_figure_given_about_something_else_counts_as_unsupported() -> None:
+    from bot.cli.answer_quality import shown_unsupported
+    from bot.core.events import Source
+    from tests.core.test_attribution import SEED
+
+    sources = [Source(n, f"d{n}", "t", f"c{n}", text, 1.0, 0, len(text)) for n, text in SEED]
+    assert shown_unsupported("Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année [1].", sources)
+    assert not shown_unsupported("Meta va investir plus de 10 milliards de dollars dans Scale AI [1].", sources)
+    assert not shown_unsupported("Meta investira 12 milliards (absent des sources).", sources)  # flagged: not claimed
