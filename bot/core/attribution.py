@@ -200,7 +200,7 @@ def _place(body: str, cited: Sequence[int]) -> str:
 
 def _before_end(sentence: str, note: str) -> str:
     """``note`` put before the sentence's final punctuation: "… 12 billion (not found in the sources)."."""
-    m = re.search(r"[.!?…]+[»”\"')]*$", sentence)
+    m = re.search(r"[.!?…]+[»”\"')]*(?:\s*\[\d{1,3}\])*$", sentence)  # markers after the full stop stay after it
     return f"{sentence[: m.start()].rstrip()} {note}{sentence[m.start():]}" if m else f"{sentence} {note}"
 
 

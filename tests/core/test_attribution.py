@@ -93,3 +93,11 @@ def test_a_figure_in_its_own_context_is_not_flagged() -> None:
         assert attribute(answer, SEED).sentences[0].unsupported == (), answer
     # Across languages the words cannot be compared ("spend" / "dépenser"): only the figures and names count.
     assert attribute("Meta plans to spend up to $65 billion on AI projects this year.", SEED).sentences[0].unsupported == ()
+
+
+def test_the_note_stays_inside_a_sentence_whose_marker_follows_its_full_stop() -> None:
+    fr = attribute("Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année. [2]", SEED)
+    assert fr.text(note="(absent des sources)") == (
+        "Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année (absent des sources). [2]"
+    )
+    assert split_sentences(fr.text(note="(absent des sources)")) == [fr.text(note="(absent des sources)")]
