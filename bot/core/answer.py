@@ -7,13 +7,14 @@ import collections
 import contextlib
 import hashlib
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
 from typing import AsyncIterator, Iterator, Sequence
 
 from bot.core import dated, language
-from bot.core.checking import check
+from bot.core.checking import Checked, check
 from bot.core.events import Cancel, Done, Failed, Generated, Queued, Retrieved, Source, Started, Token
 from bot.core.ports import Generator, Usage
 from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, cited, clean_answer
@@ -24,6 +25,7 @@ from retrieval.errors import InputError
 from retrieval.search import Hit, Searcher
 from retrieval.textnorm import clean_text
 
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 FOLLOW_UP_WORDS = 8  # a question this short, asked after another, is searched together with the previous question
 CACHE_SIZE = 256  # finished answers kept, keyed by the exact prompt
 
@@ -99,7 +101,9 @@ class Answerer:
         hits = self.searcher.search(when.text, self.config.top_k, within=window(when, now), recency=when.recency)
         retrieve_ms = (time.perf_counter() - started) * 1000
         if not hits and when.range is not None:
-            return self._abstain_range(question, when, lang, started)
+            hits = self._dated_in_text(self.search_query(question, history))
+            if not hits:
+                return self._abstain_range(question, when, lang, started)
         if not hits or hits[0].score < self.config.abstain_threshold:
             return self._abstain(question, hits, retrieve_ms)
         hits = dated.oldest_first(hits)
@@ -110,6 +114,18 @@ class Answerer:
         )
         sources = [_source(hits[p.n - 1], p, lang, now.tzinfo) for p in kept]
         return Prepared(question, messages, sources, retrieve_ms, started)
+
+    def _dated_in_text(self, query: str) -> list[Hit]:
+        """For a question naming a year that no article was published in: the passages that speak of that year.
+
+        "Scale AI's revenue in 2024" is in an article of 2025 that says "en 2024"; "what did Mistral announce in 2023"
+        is answered by an article that mentions 2023, and refused (no article of 2023) when none does.
+        """
+        years = set(_YEAR.findall(query))
+        if not years:
+            return []
+        hits = self.searcher.search(query, 4 * self.config.top_k)
+        return [h for h in hits if years & set(_YEAR.findall(h.chunk.text))][: self.config.top_k]
 
     def _abstain_range(self, question: str, when: TimeQuery, lang: str, started: float) -> Done:
         """Nothing published in the asked range: say so without calling the model, naming the newest article on the subject."""
@@ -131,10 +147,7 @@ class Answerer:
 
     def _finish(self, prep: Prepared, text: str, end: Generated) -> Done:
         """The one place a generated text becomes the final Done: foreign links removed, citations attributed, figures checked, the asker's language kept."""
-        # Links may come only from the cited sources' URLs, @-names also from their passages.
-        shown = [s for s in prep.sources if s.n in (set(cited(text)) or {s.n for s in prep.sources})]
-        cleaned = clean_answer(text, len(prep.sources), [s.url for s in shown if s.url], [s.text for s in shown])
-        checked = check(prep.question, cleaned, prep.sources, self.templates)
+        checked = finish_text(prep.question, text, prep.sources, self.templates)
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)
@@ -255,6 +268,14 @@ class Answerer:
             loop.close()
 
 
+def finish_text(question: str, text: str, sources: Sequence[Source], templates: Templates) -> Checked:
+    """A generated text as shown: foreign links and out-of-range markers removed, then attributed and checked (bot.core.checking)."""
+    # Links may come only from the cited sources' URLs, @-names also from their passages.
+    shown = [s for s in sources if s.n in (set(cited(text)) or {s.n for s in sources})]
+    cleaned = clean_answer(text, len(sources), [s.url for s in shown if s.url], [s.text for s in shown])
+    return check(question, cleaned, sources, templates)
+
+
 def check_question(question: str, limit: int) -> str:
     """The cleaned question, or InputError when it is blank or longer than ``limit`` characters."""
     question = clean_text(question).strip()
@@ -287,4 +308,4 @@ def _timings(retrieve_ms: float, first_ms: float | None, total_ms: float, prompt
     }
 
 
-__all__ = ["Answerer", "AnswerConfig", "Cancel", "Prepared", "Queued", "Started"]
+__all__ = ["Answerer", "AnswerConfig", "Cancel", "Prepared", "Queued", "Started", "finish_text"]

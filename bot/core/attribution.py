@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from bot.core import figures
+from bot.core import figures, language
 from retrieval.textnorm import fold, terms
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
@@ -22,6 +22,10 @@ _QUOTE = re.compile(r"«[^»]*»|“[^”]*”")
 _NOT_END = re.compile(r"(?:\b[A-Z]|\b(?:etc|cf|vs|Dr|Mr|Mrs|St|Inc|av|J\.-C))\.$")
 _NAME = re.compile(r"(?<![\w'’])[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)*")
 KEEP_SHARE = 0.5  # a cited passage scoring under this share of the best supporter loses the marker to it
+# A figure is misplaced when the passages hold it only in sentences sharing at most this share of the words that the
+# passage sentence most like the answer's shares, and that sentence gives a different figure of the same kind.
+MISPLACED_SHARE = 0.6
+MISPLACED_MARGIN = 2  # ... and at least this many words fewer
 COVERAGE = 0.34  # share of a sentence's content words a passage must hold when the sentence has no figure or name
 
 
@@ -117,13 +121,15 @@ def support(sentence: str, passage: _Passage) -> float:
 def attribute(answer: str, passages: Sequence[tuple[int, str]]) -> Attributed:
     """Attribute each sentence of ``answer`` to the passages (number, text) supporting it; fix its markers."""
     feats = [passage_features(n, text) for n, text in passages]
+    said = [_Said(figures.support_keys(t), frozenset(terms(_no_figures(t))), language.detect(text))
+            for _, text in passages for t in split_sentences(text)]
     all_figures = frozenset().union(*(f.figures for f in feats)) if feats else frozenset()
     out: list[Sentence] = []
     order: list[int] = []
     for raw in split_sentences(answer):
         original = tuple(dict.fromkeys(int(n) for n in MARKER.findall(raw)))
         body = MARKER.sub("", raw).strip()
-        missing = tuple(f.raw for f in figures.extract(body) if f.key not in all_figures)
+        missing = tuple(f.raw for f in figures.extract(body) if f.key not in all_figures) or misplaced(body, said)
         scores = {f.n: support(body, f) for f in feats}
         best = max(scores.values(), default=0.0)
         # A marker stays when its passage supports the sentence about as well as the best one: a passage that shares
@@ -135,6 +141,50 @@ def attribute(answer: str, passages: Sequence[tuple[int, str]]) -> Attributed:
         out.append(Sentence(shown, kept, original, missing))
         order += [n for n in kept if n not in order]
     return Attributed(out, order)
+
+
+@dataclass(frozen=True)
+class _Said:
+    """One sentence of a passage: its figure keys and its content words (figures left out)."""
+
+    keys: frozenset[str] | set[str]
+    terms: frozenset[str]
+    lang: str  # its passage's language: words are compared only within one language
+
+
+def _no_figures(text: str) -> str:
+    """``text`` with its figures blanked, so "10 milliards" and "65 milliards" compare on the words around them."""
+    for f in reversed(figures.extract(text)):
+        text = text[: f.start] + " " + text[f.end :]
+    return text
+
+
+def misplaced(body: str, said: Sequence[_Said]) -> tuple[str, ...]:
+    """Figures of ``body`` that the passages hold, but about something else: "Meta will invest 65 billion in Scale AI"
+    when 65 billion is what Meta spends on AI this year and the sentence on the Scale AI investment says 10 billion.
+
+    A figure is misplaced when the passage sentence most like ``body`` gives another figure of the same kind (an amount
+    for an amount, a date for a date) and not this one, and every sentence holding this one is clearly less alike.
+    """
+    found = figures.extract(body)
+    said = [s for s in said if s.lang == language.detect(body)]  # "spend" and "dépenser" share no word: no evidence
+    if not found or not said:
+        return ()
+    words = set(terms(_no_figures(body)))
+    own = {f.key for f in found}
+    overlap = [len(words & s.terms) for s in said]
+    top = max(overlap)
+    closest = [s for s, o in zip(said, overlap) if o == top]
+    out = []
+    for f in found:
+        holding = [o for s, o in zip(said, overlap) if f.key in s.keys]
+        if not holding or any(f.key in s.keys for s in closest):
+            continue
+        kind = f.key.split(":", 1)[0]
+        rival = all(any(k.startswith(kind + ":") and k not in own for k in s.keys) for s in closest)
+        if rival and max(holding) <= MISPLACED_SHARE * top and max(holding) <= top - MISPLACED_MARGIN:
+            out.append(f.raw)
+    return tuple(out)
 
 
 def _place(body: str, cited: Sequence[int]) -> str:
@@ -150,7 +200,7 @@ def _place(body: str, cited: Sequence[int]) -> str:
 
 def _before_end(sentence: str, note: str) -> str:
     """``note`` put before the sentence's final punctuation: "… 12 billion (not found in the sources)."."""
-    m = re.search(r"[.!?…]+[»”\"')]*$", sentence)
+    m = re.search(r"[.!?…]+[»”\"')]*(?:\s*\[\d{1,3}\])*$", sentence)  # markers after the full stop stay after it
     return f"{sentence[: m.start()].rstrip()} {note}{sentence[m.start():]}" if m else f"{sentence} {note}"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import bot.cli.eval as eval_cli
 from bot.cli.eval import GENERATION_KEYS, table
 from retrieval.quality.evaluate import Question
@@ -39,3 +41,52 @@ def test_eval_generate_reports_every_metric_before_and_after(monkeypatch, fake_i
     assert final["median_ttft_ms"] is not None
     text = table({"questions": 3, "hit@1": 1.0, "mrr": 1.0, "p50_ms": 1, "p95_ms": 1, "generation": result}, [1])
     assert "citation_precision" in text and "→ 1.0" in text
+
+
+def test_answers_file_rescored_gives_the_same_scores(monkeypatch, fake_index, settings, tmp_path) -> None:
+    from bot.cli.answer_quality import rescore
+
+    fake = FakeGenerator()
+    fake.enqueue(
+        "Meta va investir plus de 10 milliards de dollars dans Scale AI [3]. Meta a aussi investi 99 milliards [1].",
+        "Meta plans to invest more than $10 billion in Scale AI.",
+        "The articles do not say.",
+    )
+    monkeypatch.setattr(eval_cli, "load_generator", lambda settings, interactive: fake)
+    fake_index.indexer.ingest([SEEDS])
+    settings = settings.model_copy(update={"abstain_threshold": 0.0})
+    answers = tmp_path / "answers.jsonl"
+    result = eval_cli._generate(settings, fake_index, QUESTIONS, lambda msg: None, answers)
+    records = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
+    assert [r["question"] for r in records] == [q.question for q in QUESTIONS]
+    assert records[0]["written"].startswith("Meta va investir") and "99 milliards" not in records[0]["shown"]
+    assert records[0]["unsupported"] == ["Meta a aussi investi 99 milliards."] and records[2]["final"]["abstained"]
+    again = rescore(answers, tmp_path / "again.jsonl")
+    for stage in ("raw", "mark", "final"):
+        assert again[stage] == result[stage]
+    assert [json.loads(line)["shown"] for line in (tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines()] == [
+        r["shown"] for r in records
+    ]
+
+
+def test_rescore_refuses_a_file_that_is_not_an_answers_file(tmp_path) -> None:
+    import pytest
+
+    from bot.cli.answer_quality import rescore
+    from retrieval.errors import NewsbotError
+
+    bad = tmp_path / "questions.jsonl"
+    bad.write_text('{"question": "Qui ?", "answers": ["X"]}\n', encoding="utf-8")
+    with pytest.raises(NewsbotError, match="not an `eval --answers` file"):
+        rescore(bad)
+
+
+def test_a_figure_given_about_something_else_counts_as_unsupported() -> None:
+    from bot.cli.answer_quality import shown_unsupported
+    from bot.core.events import Source
+    from tests.core.test_attribution import SEED
+
+    sources = [Source(n, f"d{n}", "t", f"c{n}", text, 1.0, 0, len(text)) for n, text in SEED]
+    assert shown_unsupported("Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année [1].", sources)
+    assert not shown_unsupported("Meta va investir plus de 10 milliards de dollars dans Scale AI [1].", sources)
+    assert not shown_unsupported("Meta investira 12 milliards (absent des sources).", sources)  # flagged: not claimed

@@ -65,3 +65,39 @@ def test_sentences_split_after_markers_but_not_inside_numbers_or_titles() -> Non
 
 def test_the_quote_is_the_supporting_sentence_not_the_start_of_the_passage() -> None:
     assert best_sentence("Scale AI had $870 million in revenue.", FR[0][1]).startswith("Sa croissance est fulgurante")
+
+
+SEED = [
+    (1, "Meta Platforms est en pourparlers avancés pour investir plus de 10 milliards de dollars dans Scale AI, une startup "
+        "spécialisée dans l’intelligence artificielle. Selon Bloomberg, il s’agirait de la plus grande opération de Meta."),
+    (2, "Le groupe prévoit de dépenser jusqu’à 65 milliards de dollars dans des projets liés à l’IA cette année. "
+        "En 2024, Scale AI a été valorisée à près de 14 milliards de dollars."),
+]
+
+
+def test_a_figure_taken_from_another_sentence_is_flagged() -> None:
+    wrong = attribute("Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année [1].", SEED)
+    assert wrong.sentences[0].unsupported == ("65 milliards",)
+    assert wrong.text(unsupported="remove") == ""
+    valuation = attribute("En 2024, Scale AI a été valorisée à près de 65 milliards de dollars.", SEED)
+    assert valuation.sentences[0].unsupported == ("65 milliards",)
+
+
+def test_a_figure_in_its_own_context_is_not_flagged() -> None:
+    for answer in (
+        "Meta va investir plus de 10 milliards de dollars dans Scale AI [1].",
+        "Le groupe prévoit de dépenser jusqu’à 65 milliards de dollars dans l’IA cette année [2].",
+        "Meta va investir 10 milliards dans Scale AI et dépenser 65 milliards dans l’IA cette année.",  # both facts, both figures
+        "En 2024, Scale AI valait près de 14 milliards de dollars [2].",
+    ):
+        assert attribute(answer, SEED).sentences[0].unsupported == (), answer
+    # Across languages the words cannot be compared ("spend" / "dépenser"): only the figures and names count.
+    assert attribute("Meta plans to spend up to $65 billion on AI projects this year.", SEED).sentences[0].unsupported == ()
+
+
+def test_the_note_stays_inside_a_sentence_whose_marker_follows_its_full_stop() -> None:
+    fr = attribute("Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année. [2]", SEED)
+    assert fr.text(note="(absent des sources)") == (
+        "Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année (absent des sources). [2]"
+    )
+    assert split_sentences(fr.text(note="(absent des sources)")) == [fr.text(note="(absent des sources)")]

@@ -85,3 +85,14 @@ def test_yesterday_is_resolved_in_code(make):
     done = given(make(datetime(2025, 6, 11, 9, tzinfo=PARIS), gen).answer_sync("Que s'est-il passé hier avec Scale AI ?"))
     assert done.sources and all(s.published_at.startswith("2025-06-10") for s in done.sources)
     assert any(s.also_in for s in done.sources)  # the syndicated copies are named, not repeated
+
+
+def test_a_year_no_article_was_published_in_is_answered_from_a_passage_that_speaks_of_it(make):
+    """'Founded in 2016' is in an article of 2025: a question naming 2016 gets it; Mistral's 2023 (above) is still refused."""
+    gen = FakeGenerator(default=QUOTE_FIRST)
+    answerer = make(datetime(2025, 6, 20, 9, tzinfo=PARIS), gen)
+    events = list(answerer.answer_sync("Par qui Scale AI a-t-elle été fondée en 2016 ?"))
+    retrieved = next(e for e in events if isinstance(e, Retrieved))
+    done = events[-1]
+    assert isinstance(done, Done) and not done.abstained and gen.history
+    assert retrieved.sources and all("2016" in s.text for s in retrieved.sources)
