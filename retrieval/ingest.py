@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
+
+import numpy as np
 
 from retrieval.stores.catalog import Catalog
 from retrieval.chunking import (
@@ -20,6 +23,7 @@ from retrieval.chunking import (
     sub_spans,
     vector_ids,
 )
+from retrieval.cpus import idle_priority
 from retrieval.documents import SUPPORTED_SUFFIXES, Document, read_documents
 from retrieval.ports import Embedder
 from retrieval.errors import IngestError
@@ -27,6 +31,9 @@ from retrieval.injection import neutralise
 from retrieval.ports import VectorStore
 
 BATCH = 64
+BACKGROUND_BATCH = 8  # passages per catalog write beside answers (the running bot)
+BACKGROUND_PIECE = 4  # texts per embedding call beside answers: a question that arrives waits for at most one
+MAX_YIELD_S = 300.0  # the longest background embedding pauses for answers before it goes on, on one thread
 
 
 @dataclass
@@ -124,10 +131,33 @@ class Indexer:
         self.catalog = catalog
         self.chunk_chars = chunk_chars
         self.overlap = overlap
-        # Background ingestion (the running bot) sets this: while it answers True, embedding waits between batches,
-        # and batches are smaller (``batch``) so that a question never waits long behind one.
+        # Background ingestion (the running bot, see ``background``): while ``yield_while`` answers True, embedding
+        # waits between calls of ``piece`` texts, so that a question never waits long behind one.
         self.yield_while: Callable[[], bool] | None = None
         self.batch = BATCH
+        self.piece: int | None = None  # texts per embedding call; None: a whole batch in one call
+        self.max_yield_s = MAX_YIELD_S
+        self.poll_s = 0.05
+        self._idle: ThreadPoolExecutor | None = None  # background embedding runs here, at idle CPU priority
+
+    def background(self, busy: Callable[[], bool], batch: int = BACKGROUND_BATCH, piece: int = BACKGROUND_PIECE) -> None:
+        """Ingest beside answers (the running bot): questions go first.
+
+        Before each embedding call of ``piece`` texts the indexer waits while ``busy()`` (an answer is being retrieved,
+        waits or is generated); idle, the call uses every core the embedder has. The calls run on a thread of idle CPU
+        priority (``retrieval.cpus.idle_priority``), so an answer that starts mid-call takes the cores at once. A pause
+        is bounded (``max_yield_s``): past it, embedding goes on one thread until the answers stop.
+        """
+        self.yield_while, self.batch, self.piece = busy, batch, piece
+        if self._idle is None:
+            self._idle = ThreadPoolExecutor(1, thread_name_prefix="newsbot-embed", initializer=idle_priority)
+
+    def foreground(self) -> None:
+        """Ingest alone (the CLI): whole batches, every core, ordinary priority, no pauses."""
+        self.yield_while, self.batch, self.piece = None, BATCH, None
+        if self._idle is not None:
+            self._idle.shutdown(wait=True)
+            self._idle = None
 
     def ingest(self, paths: Sequence[Path], progress: bool | None = None, on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
         """Add new and edited articles, drop the passages of edited or deleted ones; unreadable files are skipped and reported."""
@@ -239,7 +269,6 @@ class Indexer:
             self.catalog.add(bare, [])
         bar = _bar(len(pending), "embedding", progress)
         for i in range(0, len(pending), self.batch):
-            self._wait_turn()
             batch = pending[i : i + self.batch]
             chunks = [c for _, c in batch]
             self._embed([item for c in chunks for item in vector_items(c.chunk_id, c.title, c.text, c.position == 0)])
@@ -249,16 +278,35 @@ class Indexer:
         bar.close()
         return len(pending)
 
-    def _wait_turn(self, poll_s: float = 0.05, most_s: float = 300.0) -> None:
-        """Questions go first: wait while ``yield_while`` says an answer is being generated (bounded, never forever)."""
-        deadline = time.monotonic() + most_s
-        while self.yield_while is not None and self.yield_while() and time.monotonic() < deadline:
-            time.sleep(poll_s)
+    def _wait_turn(self) -> bool:
+        """Questions go first: wait while ``yield_while`` says an answer is on its way; False when the wait ran out."""
+        if self.yield_while is None:
+            return True
+        deadline = time.monotonic() + self.max_yield_s
+        while self.yield_while():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(self.poll_s)
+        return True
 
     def _embed(self, items: Sequence[tuple[str, str]]) -> None:
-        """Embed (id, text) pairs in one batch and write them to the vector store in one call."""
+        """Embed (id, text) pairs in calls of ``piece`` texts (each after its turn) and write them to the store in one call."""
         unique = dict(items)  # a store refuses one call with an id twice (Chroma: "Expected IDs to be unique")
-        self.store.upsert(list(unique), self.embedder.embed_passages(list(unique.values())))
+        texts = list(unique.values())
+        step = self.piece or max(1, len(texts))
+        parts = []
+        for i in range(0, len(texts), step):
+            idle = self._wait_turn()  # False: answers for minutes on end; go on, but on one core
+            parts.append(self._embed_passages(texts[i : i + step], None if idle else 1))
+        self.store.upsert(list(unique), np.vstack(parts) if parts else np.zeros((0, self.embedder.dim), np.float32))
+
+    def _embed_passages(self, texts: list[str], threads: int | None) -> np.ndarray:
+        """One embedding call: on the idle-priority thread in the background, else here."""
+        call = self.embedder.embed_passages
+        args = (texts,) if threads is None else (texts, threads)
+        if self._idle is None:
+            return call(*args)
+        return self._idle.submit(call, *args).result()
 
     def reconcile(self, progress: bool | None = None) -> int:
         """Repair what an interrupted run left: drop vectors with no chunk, embed chunks missing vectors; returns chunks repaired."""

@@ -112,7 +112,7 @@ def ttft_during_refresh(answerer, index, articles: int = 12) -> dict:
 
     idle = sorted(_ttft(answerer, QUESTIONS[1])[0] for _ in range(3))[1]
     indexer = index.indexer
-    indexer.yield_while, indexer.batch = answerer.busy, 8  # as bot/telegram/feeds.py sets them
+    indexer.background(answerer.busy)  # as bot/telegram/feeds.py sets it
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         folder = synthetic_articles(sorted(seeds_dir().glob("*.txt")), Path(tmp), articles, seed=7)
         worker = threading.Thread(target=indexer.ingest, args=([folder],), kwargs={"progress": False})
@@ -120,7 +120,7 @@ def ttft_during_refresh(answerer, index, articles: int = 12) -> dict:
         time.sleep(1.0)  # the refresh is embedding when the question arrives
         during = _ttft(answerer, QUESTIONS[1])[0]
         worker.join()
-    indexer.yield_while, indexer.batch = None, 64
+    indexer.foreground()
     return {"ttft_idle_ms": round(idle, 1), "ttft_during_refresh_ms": round(during, 1),
             "ttft_during_refresh_ratio": round(during / idle, 2)}
 

@@ -19,7 +19,6 @@ from retrieval.sources.service import Sources
 
 log = logging.getLogger(__name__)
 INBOX_POLL_S = 10.0  # files dropped into the inbox are searchable within a minute
-BACKGROUND_BATCH = 8  # passages per embedding batch in the bot: a question waits at most one such batch
 JITTER = 0.1  # up to 10% later, so that many bots never hit a site at the same second
 
 
@@ -32,8 +31,7 @@ def start_sources(app: Application) -> None:
     inbox.path.mkdir(parents=True, exist_ok=True)
     sources = Sources(svc.indexer, Fetcher(settings.fetch_config()), FeedStore(data_dir / FEEDS_FILE), inbox,
                       settings.feed_interval_min * 60)
-    svc.indexer.yield_while = svc.answerer.busy  # questions go first
-    svc.indexer.batch = BACKGROUND_BATCH
+    svc.indexer.background(svc.answerer.busy)  # questions go first; idle, every core embeds
     app.bot_data["sources"] = sources
     mark_bot(inbox.path)
     app.bot_data["sources_task"] = asyncio.get_running_loop().create_task(

@@ -1,21 +1,103 @@
-"""Questions go first: background embedding waits while an answer is generated, and the bench measures it."""
+"""Questions go first: background embedding pauses while an answer is under way, and resumes on every core after."""
 
-import time
+import os
+
+import pytest
 
 
-def test_embedding_waits_between_batches_while_an_answer_is_generated(fake_index, tmp_path):
-    folder = tmp_path / "a"
+class Answers:
+    """A stand-in for Answerer.busy(): busy for a scripted number of polls, recording each poll in a shared log."""
+
+    def __init__(self, log: list, busy_polls: int = 0) -> None:
+        self.log = log
+        self.left = busy_polls
+
+    def start(self, polls: int) -> None:
+        """An answer starts and lasts ``polls`` polls."""
+        self.left = polls
+
+    def __call__(self) -> bool:
+        busy = self.left > 0
+        self.left -= busy
+        self.log.append("busy" if busy else "idle")
+        return busy
+
+
+def _articles(folder, n=3):
     folder.mkdir()
-    for i in range(3):
-        (folder / f"{i}.txt").write_text(f"Article {i}\n\nLe conseil numéro {i} a voté le budget.\n", encoding="utf-8")
-    busy_until = time.monotonic() + 0.4
-    first_call = []
-    embed = fake_index.embedder.embed_passages
-    fake_index.embedder.embed_passages = lambda texts: first_call.append(time.monotonic()) or embed(texts)
-    fake_index.indexer.yield_while = lambda: time.monotonic() < busy_until
-    fake_index.indexer.batch = 1
-    report = fake_index.indexer.ingest([folder])
-    assert report.added == 3 and len(first_call) == 3 and first_call[0] >= busy_until
+    for i in range(n):
+        (folder / f"{i}.txt").write_text(f"Article {i}\n\nLe conseil numéro {i} a voté le budget de {folder.name}.\n", encoding="utf-8")
+    return folder
+
+
+def _logged(embedder, log, on_call=None):
+    embed = embedder.embed_passages
+
+    def embed_passages(texts, threads=None):
+        log.append(("embed", len(texts), threads))
+        if on_call:
+            on_call()
+        return embed(texts, threads=threads)
+
+    embedder.embed_passages = embed_passages
+
+
+def test_no_passage_is_embedded_while_an_answer_is_under_way(fake_index, tmp_path):
+    log: list = []
+    answers = Answers(log, busy_polls=5)
+    _logged(fake_index.embedder, log)
+    indexer = fake_index.indexer
+    indexer.background(answers, batch=2, piece=1)
+    indexer.poll_s = 0
+    report = indexer.ingest([_articles(tmp_path / "a")])
+    embeds = [e for e in log if e[0] == "embed"]
+    assert report.added == 3 and len(embeds) == 3  # one piece per vector (a short passage under a name: one each)
+    assert log[:6] == ["busy"] * 5 + ["idle"]  # five polls while the answer ran, nothing embedded before it ended
+    assert all(threads is None for _, _, threads in embeds)  # idle: the embedder's every core
+
+
+def test_an_answer_that_starts_during_a_refresh_stops_the_next_piece(fake_index, tmp_path):
+    log: list = []
+    answers = Answers(log)
+    _logged(fake_index.embedder, log, on_call=lambda: answers.start(3) if len(log) == 2 else None)
+    indexer = fake_index.indexer
+    indexer.background(answers, batch=8, piece=1)
+    indexer.poll_s = 0
+    report = indexer.ingest([_articles(tmp_path / "a")])
+    assert report.added == 3
+    first = log.index(next(e for e in log if e[0] == "embed"))
+    second = log.index(next(e for e in log[first + 1 :] if e[0] == "embed"), first + 1)
+    assert log[first + 1 : second] == ["busy", "busy", "busy", "idle"]  # the piece in flight ends, the next waits its turn
+
+
+def test_past_the_longest_pause_embedding_goes_on_on_one_thread(fake_index, tmp_path):
+    indexer = fake_index.indexer
+    indexer.background(lambda: True, piece=2)
+    indexer.max_yield_s, indexer.poll_s = 0, 0
+    report = indexer.ingest([_articles(tmp_path / "a")])
+    assert report.added == 3 and fake_index.embedder.threads and set(fake_index.embedder.threads) == {1}
+
+
+def test_the_cli_embeds_whole_batches_on_every_core(fake_index, tmp_path):
+    fake_index.indexer.background(lambda: True)
+    fake_index.indexer.foreground()
+    report = fake_index.indexer.ingest([_articles(tmp_path / "a")])
+    assert report.added == 3 and fake_index.embedder.calls == [3] and fake_index.embedder.threads == [None]
+
+
+def test_an_answer_is_busy_from_its_retrieval_on(answerer):
+    seen = []
+    search = answerer.searcher.search
+
+    def watched(*args, **kwargs):
+        seen.append(answerer.busy())
+        return search(*args, **kwargs)
+
+    answerer.searcher.search = watched
+    assert not answerer.busy()
+    events = list(answerer.answer_sync("Combien Meta va-t-elle investir dans Scale AI ?"))
+    assert events and seen == [True]  # the query embedding and search already count
+    assert not answerer.busy()
 
 
 def test_bench_measures_ttft_during_a_refresh(answerer, fake_index):
@@ -26,3 +108,15 @@ def test_bench_measures_ttft_during_a_refresh(answerer, fake_index):
     assert set(got) == {"ttft_idle_ms", "ttft_during_refresh_ms", "ttft_during_refresh_ratio"}
     assert got["ttft_idle_ms"] > 0 and got["ttft_during_refresh_ratio"] > 0
     assert fake_index.catalog.counts()[0] == before + 3 and fake_index.indexer.yield_while is None
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux's SCHED_IDLE policy")
+def test_background_embedding_runs_at_idle_cpu_priority_and_the_cli_does_not(fake_index, tmp_path):
+    policies = []
+    embed = fake_index.embedder.embed_passages
+    fake_index.embedder.embed_passages = lambda texts, threads=None: policies.append(os.sched_getscheduler(0)) or embed(texts)
+    fake_index.indexer.background(lambda: False)
+    fake_index.indexer.ingest([_articles(tmp_path / "a")])
+    fake_index.indexer.foreground()
+    fake_index.indexer.ingest([_articles(tmp_path / "b")])
+    assert policies == [os.SCHED_IDLE, os.sched_getscheduler(0)] and policies[1] != os.SCHED_IDLE
