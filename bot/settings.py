@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     group_edit_interval_s: float = Field(3.0, ge=0.0, le=60.0, description="Least time between message edits in a group, in seconds (Telegram allows 20 messages a minute per group).")
     fetch_allow_private: bool = Field(False, description="Let the fetcher reach loopback, private and link-local addresses (an intranet news site); off, such links and feeds are refused.")
     fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest page or feed the fetcher reads, decompressed, in bytes.")
+    fetch_deadline_s: float = Field(30.0, ge=1.0, le=600.0, description="Longest one fetch may take, in seconds: connecting, redirects, headers and body together (a server that trickles bytes is cut off here).")
     feed_interval_min: float = Field(30.0, ge=0.05, le=10080.0, description="Minutes between two refreshes of the feeds by the running bot (with up to 10% jitter).")
     inbox_dir: Path | None = Field(None, description="The watched folder whose files the running bot ingests (default DATA_DIR/inbox).")
 
@@ -184,7 +185,7 @@ class Settings(BaseSettings):
         """The fetcher's limits from these settings."""
         from retrieval.sources.fetch import FetchConfig
 
-        return FetchConfig(max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private)
+        return FetchConfig(max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private, deadline_s=self.fetch_deadline_s)
 
     @property
     def models_dir(self) -> Path:
