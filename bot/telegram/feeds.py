@@ -106,7 +106,9 @@ async def feed_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         failed = f"; {len(report.failed)} failed: {report.failed[0]['reason']}" if report.failed else ""
         await update.message.reply_text(f"Following {feed.name}: {report.added} new articles{failed}.", disable_web_page_preview=True)
     elif len(args) == 2 and args[0] == "remove":
+        if sources.feeds.find(args[1]) is None:  # the store's own message names a CLI command
+            raise InputError(f"no feed named {args[1][:100]}; the feeds command lists them")
         feed = await asyncio.to_thread(sources.feeds.remove, args[1])
         await update.message.reply_text(f"No longer following {feed.name}; its articles stay.")
-    else:
-        raise InputError("write /feed add URL or /feed remove NAME")
+    else:  # the usage, as a reply: the error handler would hide a message that names commands
+        await update.message.reply_text("Write /feed add URL or /feed remove NAME.")
