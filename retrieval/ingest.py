@@ -139,6 +139,7 @@ class Indexer:
         self.max_yield_s = MAX_YIELD_S
         self.poll_s = 0.05
         self._idle: ThreadPoolExecutor | None = None  # background embedding runs here, at idle CPU priority
+        self._stepped_back = False  # a pause ran out and the answers have not stopped since
 
     def background(self, busy: Callable[[], bool], batch: int = BACKGROUND_BATCH, piece: int = BACKGROUND_PIECE) -> None:
         """Ingest beside answers (the running bot): questions go first.
@@ -279,12 +280,21 @@ class Indexer:
         return len(pending)
 
     def _wait_turn(self) -> bool:
-        """Questions go first: wait while ``yield_while`` says an answer is on its way; False when the wait ran out."""
+        """Questions go first: wait while ``yield_while`` says an answer is on its way; False when the wait ran out.
+
+        Once a wait has run out, the next calls do not wait again (they go on one thread) until the answers stop.
+        """
         if self.yield_while is None:
             return True
+        if not self.yield_while():
+            self._stepped_back = False
+            return True
+        if self._stepped_back:
+            return False
         deadline = time.monotonic() + self.max_yield_s
         while self.yield_while():
             if time.monotonic() >= deadline:
+                self._stepped_back = True
                 return False
             time.sleep(self.poll_s)
         return True

@@ -70,12 +70,17 @@ def test_an_answer_that_starts_during_a_refresh_stops_the_next_piece(fake_index,
     assert log[first + 1 : second] == ["busy", "busy", "busy", "idle"]  # the piece in flight ends, the next waits its turn
 
 
-def test_past_the_longest_pause_embedding_goes_on_on_one_thread(fake_index, tmp_path):
+def test_past_the_longest_pause_embedding_goes_on_on_one_thread_without_pausing_again(fake_index, tmp_path):
+    log: list = []
+    _logged(fake_index.embedder, log)
     indexer = fake_index.indexer
-    indexer.background(lambda: True, piece=2)
-    indexer.max_yield_s, indexer.poll_s = 0, 0
+    indexer.background(Answers(log, busy_polls=10**6), piece=1)
+    indexer.max_yield_s, indexer.poll_s = 0.05, 0.001
     report = indexer.ingest([_articles(tmp_path / "a")])
-    assert report.added == 3 and fake_index.embedder.threads and set(fake_index.embedder.threads) == {1}
+    embeds = [i for i, e in enumerate(log) if e[0] == "embed"]
+    assert report.added == 3 and [log[i][2] for i in embeds] == [1, 1, 1]  # still busy: one thread
+    assert log[embeds[0] + 1 : embeds[1]] == log[embeds[1] + 1 : embeds[2]] == ["busy"]  # one look, no second pause
+    assert log[: embeds[0]].count("busy") > 1  # the first call did wait
 
 
 def test_the_cli_embeds_whole_batches_on_every_core(fake_index, tmp_path):
