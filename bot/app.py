@@ -37,8 +37,7 @@ class Index:
     lock: DataDirLock | None = None
 
     def close(self) -> None:
-        """Stop the searcher's and the indexer's threads, close the catalog and the vector store, release the data-directory lock."""
-        self.indexer.foreground()
+        """Stop the searcher's thread, close the catalog and the vector store, and release the data-directory lock."""
         self.searcher.close()
         self.catalog.close()
         close_store = getattr(self.store, "close", None)

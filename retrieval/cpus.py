@@ -23,17 +23,3 @@ def physical_cores() -> int:
         pass
     return max(1, available)
 
-
-def idle_priority() -> bool:
-    """Run the calling thread (and the threads it starts, OpenMP's pool included) only on CPU time nothing else wants.
-
-    Linux's SCHED_IDLE: any ordinary thread (llama.cpp's) takes the core at once, mid-call, so background work never
-    slows an answer down however long its calls are. False where the platform has no such policy (nothing changes).
-    """
-    if not hasattr(os, "SCHED_IDLE"):
-        return False
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # 0: this thread, on Linux
-    except OSError:
-        return False
-    return True

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -23,7 +22,6 @@ from retrieval.chunking import (
     sub_spans,
     vector_ids,
 )
-from retrieval.cpus import idle_priority
 from retrieval.documents import SUPPORTED_SUFFIXES, Document, read_documents
 from retrieval.ports import Embedder
 from retrieval.errors import IngestError
@@ -138,27 +136,24 @@ class Indexer:
         self.piece: int | None = None  # texts per embedding call; None: a whole batch in one call
         self.max_yield_s = MAX_YIELD_S
         self.poll_s = 0.05
-        self._idle: ThreadPoolExecutor | None = None  # background embedding runs here, at idle CPU priority
         self._stepped_back = False  # a pause ran out and the answers have not stopped since
 
     def background(self, busy: Callable[[], bool], batch: int = BACKGROUND_BATCH, piece: int = BACKGROUND_PIECE) -> None:
         """Ingest beside answers (the running bot): questions go first.
 
         Before each embedding call of ``piece`` texts the indexer waits while ``busy()`` (an answer is being retrieved,
-        waits or is generated); idle, the call uses every core the embedder has. The calls run on a thread of idle CPU
-        priority (``retrieval.cpus.idle_priority``), so an answer that starts mid-call takes the cores at once. A pause
-        is bounded (``max_yield_s``): past it, embedding goes on one thread until the answers stop.
+        waits or is generated); idle, the call uses every core the embedder has. A question that arrives mid-call shares
+        the cores with that one call only (4 texts, a fraction of a second on two idle cores). A pause is bounded
+        (``max_yield_s``): past it, embedding goes on one thread until the answers stop.
+
+        (Idle CPU priority for these calls, Linux's SCHED_IDLE, was tried: on a box that other programs kept busy the
+        refresh starved, and with it the bot's shutdown, which waits for the refresh in flight.)
         """
         self.yield_while, self.batch, self.piece = busy, batch, piece
-        if self._idle is None:
-            self._idle = ThreadPoolExecutor(1, thread_name_prefix="newsbot-embed", initializer=idle_priority)
 
     def foreground(self) -> None:
-        """Ingest alone (the CLI): whole batches, every core, ordinary priority, no pauses."""
+        """Ingest alone (the CLI): whole batches, every core, no pauses."""
         self.yield_while, self.batch, self.piece = None, BATCH, None
-        if self._idle is not None:
-            self._idle.shutdown(wait=True)
-            self._idle = None
 
     def ingest(self, paths: Sequence[Path], progress: bool | None = None, on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
         """Add new and edited articles, drop the passages of edited or deleted ones; unreadable files are skipped and reported."""
@@ -307,16 +302,9 @@ class Indexer:
         parts = []
         for i in range(0, len(texts), step):
             idle = self._wait_turn()  # False: answers for minutes on end; go on, but on one core
-            parts.append(self._embed_passages(texts[i : i + step], None if idle else 1))
+            chunk = texts[i : i + step]
+            parts.append(self.embedder.embed_passages(chunk) if idle else self.embedder.embed_passages(chunk, threads=1))
         self.store.upsert(list(unique), np.vstack(parts) if parts else np.zeros((0, self.embedder.dim), np.float32))
-
-    def _embed_passages(self, texts: list[str], threads: int | None) -> np.ndarray:
-        """One embedding call: on the idle-priority thread in the background, else here."""
-        call = self.embedder.embed_passages
-        args = (texts,) if threads is None else (texts, threads)
-        if self._idle is None:
-            return call(*args)
-        return self._idle.submit(call, *args).result()
 
     def reconcile(self, progress: bool | None = None) -> int:
         """Repair what an interrupted run left: drop vectors with no chunk, embed chunks missing vectors; returns chunks repaired."""

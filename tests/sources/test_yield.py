@@ -1,9 +1,5 @@
 """Questions go first: background embedding pauses while an answer is under way, and resumes on every core after."""
 
-import os
-
-import pytest
-
 
 class Answers:
     """A stand-in for Answerer.busy(): busy for a scripted number of polls, recording each poll in a shared log."""
@@ -114,14 +110,3 @@ def test_bench_measures_ttft_during_a_refresh(answerer, fake_index):
     assert got["ttft_idle_ms"] > 0 and got["ttft_during_refresh_ratio"] > 0
     assert fake_index.catalog.counts()[0] == before + 3 and fake_index.indexer.yield_while is None
 
-
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux's SCHED_IDLE policy")
-def test_background_embedding_runs_at_idle_cpu_priority_and_the_cli_does_not(fake_index, tmp_path):
-    policies = []
-    embed = fake_index.embedder.embed_passages
-    fake_index.embedder.embed_passages = lambda texts, threads=None: policies.append(os.sched_getscheduler(0)) or embed(texts)
-    fake_index.indexer.background(lambda: False)
-    fake_index.indexer.ingest([_articles(tmp_path / "a")])
-    fake_index.indexer.foreground()
-    fake_index.indexer.ingest([_articles(tmp_path / "b")])
-    assert policies == [os.SCHED_IDLE, os.sched_getscheduler(0)] and policies[1] != os.SCHED_IDLE
