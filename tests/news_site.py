@@ -154,6 +154,14 @@ def _handler(site: NewsSite):
             if path == "/slowish":
                 time.sleep(0.3)
                 return self._route("/articles/greve-sncf")
+            if path == "/trickle-headers":  # headers a byte at a time, each well inside a read timeout
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: ")
+                for _ in range(600):
+                    if site._stop.wait(0.2):
+                        return
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                return
             if path == "/trickle":
                 self.send_response(200)
                 self.send_header("Content-Type", HTML)

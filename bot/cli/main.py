@@ -39,8 +39,6 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     urls = [p for p in args.paths if is_url(p)]
     paths = [Path(p) for p in args.paths if not is_url(p)] or ([] if urls else [seeds_dir()])
-    if "embed_threads" not in settings.model_fields_set:  # ingestion is throughput-bound: all cores (6.8 vs 3.5 passages/s on 2)
-        settings = settings.model_copy(update={"embed_threads": None})
     wait = lambda msg: print(f"newsbot: {msg}", file=sys.stderr)  # noqa: E731
     try:
         if args.rebuild:

@@ -68,14 +68,27 @@ class Answerer:
         self._worker = GenerationWorker(generator, max_queue=config.queue_size, workers=config.parallel)
         self._cache: collections.OrderedDict[str, tuple[str, int, int]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
+        self._answering = 0  # answers under way, from retrieval on (the worker only sees them once they are queued)
+        self._answering_lock = threading.Lock()
 
     def waiting(self) -> int:
         """Questions waiting for the model or being generated."""
         return self._worker.waiting()
 
     def busy(self) -> bool:
-        """Whether an answer is being generated or waits: background ingestion steps back while it is."""
-        return self._worker.busy()
+        """Whether an answer is being retrieved, waits or is generated: background ingestion steps back while it is."""
+        return self._answering > 0 or self._worker.busy()
+
+    @contextlib.contextmanager
+    def _under_way(self) -> Iterator[None]:
+        """Count one answer as under way (``busy``) from its retrieval to its end."""
+        with self._answering_lock:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._answering_lock:
+                self._answering -= 1
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop generation at the next token, turn away waiting questions ('restarting'), and end the worker threads."""
@@ -187,10 +200,11 @@ class Answerer:
         Setting ``cancel`` stops the answer (a queued one at once, a running one at the next token) and ends it with a
         cancelled Done; a consumer that stops reading early cancels it too.
         """
-        prep = await asyncio.to_thread(self.prepare, question, history)
-        async with contextlib.aclosing(self.run(prep, cancel)) as events:
-            async for event in events:
-                yield event
+        with self._under_way():  # the query embedding and search already compete with background embedding
+            prep = await asyncio.to_thread(self.prepare, question, history)
+            async with contextlib.aclosing(self.run(prep, cancel)) as events:
+                async for event in events:
+                    yield event
 
     async def run(self, prep: Prepared | Done, cancel: Cancel | None = None) -> AsyncIterator[object]:
         """Generate from a prepared prompt (a question's, or the digest's) through the worker; a Done is passed on as is."""

@@ -19,7 +19,6 @@ from retrieval.sources.service import Sources
 
 log = logging.getLogger(__name__)
 INBOX_POLL_S = 10.0  # files dropped into the inbox are searchable within a minute
-BACKGROUND_BATCH = 8  # passages per embedding batch in the bot: a question waits at most one such batch
 JITTER = 0.1  # up to 10% later, so that many bots never hit a site at the same second
 
 
@@ -32,8 +31,7 @@ def start_sources(app: Application) -> None:
     inbox.path.mkdir(parents=True, exist_ok=True)
     sources = Sources(svc.indexer, Fetcher(settings.fetch_config()), FeedStore(data_dir / FEEDS_FILE), inbox,
                       settings.feed_interval_min * 60)
-    svc.indexer.yield_while = svc.answerer.busy  # questions go first
-    svc.indexer.batch = BACKGROUND_BATCH
+    svc.indexer.background(svc.answerer.busy)  # questions go first; idle, every core embeds
     app.bot_data["sources"] = sources
     mark_bot(inbox.path)
     app.bot_data["sources_task"] = asyncio.get_running_loop().create_task(
@@ -108,7 +106,9 @@ async def feed_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         failed = f"; {len(report.failed)} failed: {report.failed[0]['reason']}" if report.failed else ""
         await update.message.reply_text(f"Following {feed.name}: {report.added} new articles{failed}.", disable_web_page_preview=True)
     elif len(args) == 2 and args[0] == "remove":
+        if sources.feeds.find(args[1]) is None:  # the store's own message names a CLI command
+            raise InputError(f"no feed named {args[1][:100]}; the feeds command lists them")
         feed = await asyncio.to_thread(sources.feeds.remove, args[1])
         await update.message.reply_text(f"No longer following {feed.name}; its articles stay.")
-    else:
-        raise InputError("write /feed add URL or /feed remove NAME")
+    else:  # the usage, as a reply: the error handler would hide a message that names commands
+        await update.message.reply_text("Write /feed add URL or /feed remove NAME.")

@@ -3,7 +3,8 @@
 Every name is resolved through a Resolver seam and each of its addresses checked before connecting and after every
 redirect; the request then goes to the checked address itself (the Host header and TLS SNI keep the name), so a
 second DNS answer cannot swap in another address (DNS rebinding). The body is read as a stream, decompressed bytes
-counted, under a total deadline.
+counted, under a total deadline: a watchdog shuts the connection's socket when it passes, so neither headers nor a body
+that trickle in a byte at a time (each read inside its timeout) outlast it.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class FetchConfig:
     max_bytes: int = DEFAULT_MAX_BYTES
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 15.0
-    deadline_s: float = 30.0  # the whole fetch, redirects included: a trickling server is cut off here
+    deadline_s: float = 30.0  # the whole fetch, redirects, headers and body included: a trickling server is cut off here
     max_redirects: int = 5
     allow_private: bool = False
     user_agent: str = DEFAULT_USER_AGENT
@@ -105,7 +106,9 @@ class Fetcher:
 
     def __post_init__(self) -> None:
         timeout = httpx.Timeout(self.config.read_timeout_s, connect=self.config.connect_timeout_s)
-        self._client = httpx.Client(transport=self.transport, timeout=timeout, follow_redirects=False, trust_env=False)
+        # No kept-alive connections: each request opens its own, whose socket the deadline's watchdog can shut.
+        self._client = httpx.Client(transport=self.transport, timeout=timeout, follow_redirects=False, trust_env=False,
+                                    limits=httpx.Limits(max_keepalive_connections=0))
         self._host_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -117,15 +120,26 @@ class Fetcher:
               last_modified: str | None = None) -> Fetched:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given), or raise FetchError naming it."""
         deadline = time.monotonic() + self.config.deadline_s
+        watchdog = _Watchdog(self.config.deadline_s)
         current = url
-        for _ in range(self.config.max_redirects + 1):
-            resp_url, got = self._get_once(current, accept, etag, last_modified, deadline)
-            if got is not None:
-                return got
-            current = resp_url
+        try:
+            for _ in range(self.config.max_redirects + 1):
+                try:
+                    resp_url, got = self._get_once(current, accept, etag, last_modified, deadline, watchdog)
+                except FetchError:
+                    if watchdog.fired:
+                        raise FetchError(f"{current}: too slow (over {self.config.deadline_s:g} s)") from None
+                    raise
+                if watchdog.fired:  # a shut socket reads as the end of a body without a length: never a short page
+                    raise FetchError(f"{current}: too slow (over {self.config.deadline_s:g} s)")
+                if got is not None:
+                    return got
+                current = resp_url
+        finally:
+            watchdog.cancel()
         raise FetchError(f"{url}: more than {self.config.max_redirects} redirects")
 
-    def _get_once(self, url: str, accept, etag, last_modified, deadline) -> tuple[str, Fetched | None]:
+    def _get_once(self, url: str, accept, etag, last_modified, deadline, watchdog: "_Watchdog") -> tuple[str, Fetched | None]:
         """One request (with its 429/503 retries): the next URL of a redirect, or the final answer."""
         parts = self._check_url(url)
         host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
@@ -140,7 +154,7 @@ class Fetcher:
         with self._host_lock(host):
             for attempt in range(self.config.retries + 1):
                 request = self._client.build_request("GET", pinned, headers=headers, extensions={
-                    "sni_hostname": host, "timeout": self._timeouts(deadline, url)})
+                    "sni_hostname": host, "timeout": self._timeouts(deadline, url), "trace": watchdog.trace})
                 try:
                     resp = self._client.send(request, stream=True)
                 except httpx.TimeoutException as exc:
@@ -178,15 +192,22 @@ class Fetcher:
             raise FetchError(f"{url}: {int(declared) // 1_048_576} MB, over the {self._limit_text()} limit")
         inflate = _decoder(resp.headers.get("content-encoding", ""), url)
         body = bytearray()
-        for piece in resp.iter_raw():  # raw bytes as they arrive, inflated here in bounded steps (a gzip bomb stops at the limit)
-            while piece:
-                room = self.config.max_bytes + 1 - len(body)
-                body += inflate.decompress(piece, room) if inflate else piece[:room]
-                piece = inflate.unconsumed_tail if inflate else b""
-                if len(body) > self.config.max_bytes:
-                    raise FetchError(f"{url}: more than the {self._limit_text()} limit")
-            if time.monotonic() > deadline:
-                raise FetchError(f"{url}: too slow (over {self.config.deadline_s:g} s)")
+        try:
+            for piece in resp.iter_raw():  # raw bytes as they arrive, inflated here in bounded steps (a gzip bomb stops at the limit)
+                while piece:
+                    room = self.config.max_bytes + 1 - len(body)
+                    body += inflate.decompress(piece, room) if inflate else piece[:room]
+                    piece = inflate.unconsumed_tail if inflate else b""
+                    if len(body) > self.config.max_bytes:
+                        raise FetchError(f"{url}: more than the {self._limit_text()} limit")
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{url}: too slow (over {self.config.deadline_s:g} s)")
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"{url}: the answer stopped coming ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:  # the watchdog shut the socket, or the server broke off
+            raise FetchError(f"{url}: the answer broke off ({_one_line(exc)})") from exc
+        except zlib.error as exc:
+            raise FetchError(f"{url}: damaged compressed body ({exc})") from exc
         return url, Fetched(url, 200, ctype, resp.charset_encoding, bytes(body), **meta)
 
     def _check_url(self, url: str):
@@ -241,6 +262,49 @@ class Fetcher:
         """The size limit in words."""
         mb = self.config.max_bytes / 1_048_576
         return f"{mb:g} MB" if mb >= 1 else f"{self.config.max_bytes} bytes"
+
+
+class _Watchdog:
+    """Shuts the socket of the request in flight once one fetch's deadline has passed, mid-read if need be.
+
+    httpx's timeouts bound each read; a server that sends a byte a second never trips them. The socket comes from
+    httpcore's ``trace`` extension as each connection opens (kept-alive connections are off, so each request opens one).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict) -> None:
+        """httpcore's trace callback: keep the socket of each new connection (shut at once if the deadline passed)."""
+        if event != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        with self._lock:
+            self._socket = sock
+            if self.fired:
+                self._shut()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._socket is not None:
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed
+                pass
+
+    def cancel(self) -> None:
+        """The fetch ended: no more shutting."""
+        self._timer.cancel()
 
 
 def _decoder(encoding: str, url: str):

@@ -92,6 +92,24 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(site, fetcher):
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("path", ["/trickle", "/trickle-headers"])
+def test_the_deadline_bounds_headers_and_body_together(site, path):
+    # Every byte comes inside the read timeout: only the total deadline can stop these, and it stops them on time.
+    fetcher = Fetcher(FetchConfig(allow_private=True, read_timeout_s=1.5, deadline_s=1.0), sleep=lambda s: None)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=rf"{path}: too slow \(over 1 s\)"):
+        fetcher.fetch(f"{site.url}{path}")
+    assert time.monotonic() - started < 2.5  # before the watchdog, trickled headers were never cut off
+    fetcher.close()
+
+
+def test_the_deadline_is_a_setting(tmp_path):
+    from bot.settings import Settings
+
+    assert Settings(data_dir=tmp_path).fetch_config().deadline_s == 30.0
+    assert Settings(data_dir=tmp_path, fetch_deadline_s=4).fetch_config().deadline_s == 4.0
+
+
 def test_a_server_that_does_not_answer_times_out(site, fetcher):
     with pytest.raises(FetchError, match="/slow: no answer in time"):
         fetcher.fetch(f"{site.url}/slow")

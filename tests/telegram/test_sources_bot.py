@@ -99,3 +99,37 @@ async def test_cli_ingest_while_the_bot_runs_is_handed_over(tmp_path, tg, site, 
         await until(lambda: {"City council approves record budget for public transport", "Inondations dans le Gard"}
                     <= _titles(fake_index), what="the handed-over link and feed")
     assert not list((settings.data_dir / "inbox" / "failed").glob("*"))
+
+
+async def test_admins_list_follow_and_unfollow_feeds_and_nobody_else_can(tmp_path, tg, site, answerer, fake_index):
+    settings = make_settings(tmp_path, tg, fetch_allow_private=True)
+    site.pages["/feeds/fr.xml"] = (RSS, rss("Le Fil", FR_ITEMS))
+    feeds = FeedStore(settings.data_dir / FEEDS_FILE)
+
+    async def ask(chat: int, text: str, start: str) -> str:
+        before = len(tg.texts(chat))
+        tg.push(message(chat, chat, text))
+        await until(lambda: any(t.startswith(start) for t in tg.texts(chat)[before:]), what=f"the reply to {text}")
+        return next(t for t in tg.texts(chat)[before:] if t.startswith(start))
+
+    async with RunningBot(settings, answerer, fake_index):
+        assert await ask(ADMIN, "/feeds", "No feeds yet: /feed add URL")
+        added = await ask(ADMIN, f"/feed add {site.url}/feeds/fr.xml", "Following ")
+        assert added == f"Following 127.0.0.1: {len(FR_ITEMS)} new articles."
+        assert "Inondations dans le Gard" in _titles(fake_index)  # the feed is refreshed as it is followed
+        listed = await ask(ADMIN, "/feeds", "127.0.0.1: ")
+        assert listed == f"127.0.0.1: {site.url}/feeds/fr.xml — {len(FR_ITEMS)} items"
+        broken = await ask(ADMIN, f"/feed add {site.url}/status/500", "Following ")
+        assert broken.startswith("Following 127.0.0.1-2: 0 new articles; 1 failed: ") and "HTTP 500" in broken
+        assert "error: " in await ask(ADMIN, "/feeds", "127.0.0.1: ")  # the failing feed shows its last error
+
+        for text in ("/feeds", "/feed remove 127.0.0.1", f"/feed add {site.url}/feeds/other.xml"):
+            assert "admins" in await ask(ALICE, text, "")  # a plain user is refused, and nothing changes
+        assert [f.name for f in feeds.all()] == ["127.0.0.1", "127.0.0.1-2"]
+
+        assert await ask(ADMIN, "/feed remove 127.0.0.1", "No longer following ") == "No longer following 127.0.0.1; its articles stay."
+        assert "Sorry: no feed named nothing-here; the feeds command lists them." in await ask(ADMIN, "/feed remove nothing-here", "")
+        assert await ask(ADMIN, "/feed frobnicate", "Write ") == "Write /feed add URL or /feed remove NAME."
+    assert [f.name for f in feeds.all()] == ["127.0.0.1-2"]
+    assert "Inondations dans le Gard" in _titles(fake_index)
+    assert not any("Traceback" in t or settings.telegram_token in t for t in tg.texts(ADMIN) + tg.texts(ALICE))
