@@ -135,6 +135,14 @@ def _wipe_index(settings: Settings, wait_s: float = 0.0, on_wait=None) -> None:
         if settings.chroma_url:  # an embedder change can only be repaired by a new collection
             drop_collection(settings.chroma_url, settings.chroma_headers())
         shutil.rmtree(data_dir / "chroma", ignore_errors=True)
+        if settings.database_url:  # the catalog's tables are emptied; other hosts must be stopped first (docs/deploy.md)
+            from retrieval.stores.pg_catalog import PgCatalog
+
+            catalog = PgCatalog(settings.database_url)
+            try:
+                catalog.wipe()
+            finally:
+                catalog.close()
         for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
             (data_dir / name).unlink(missing_ok=True)
     finally:
