@@ -1,4 +1,7 @@
-"""Conversations per chat in SQLite in the data directory, so a restart keeps them; also the sources of the last answer."""
+"""Conversations per chat, so a restart keeps them; also the sources of the last answer.
+
+In SQLite in the data directory, or in PostgreSQL with NEWSBOT_DATABASE_URL, where every replica sees every chat's turns.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -25,6 +29,11 @@ CREATE TABLE IF NOT EXISTS turns (
 );
 CREATE INDEX IF NOT EXISTS turns_chat ON turns (chat_id, id);
 """
+PG_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS turns (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, chat_id BIGINT NOT NULL, "
+    "question TEXT NOT NULL, answer TEXT NOT NULL, sources TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS turns_chat ON turns (chat_id, id)",
+]
 
 
 MEMORY_CHATS = 1000  # with keep=0, the chats whose last sources /sources can still show (in memory only)
@@ -37,22 +46,42 @@ class ConversationStore:
     (article titles and links, never the question or the answer) are kept in memory for /sources.
     """
 
-    def __init__(self, path: Path, keep: int) -> None:
+    def __init__(self, path: Path, keep: int, database_url: str | None = None) -> None:
         self.keep = keep
         self._lock = threading.Lock()
         self._last_sources: OrderedDict[int, list[Source]] = OrderedDict()
+        self._pg = None
+        if database_url:
+            from retrieval.stores.pg import Database
+
+            self._pg = Database(database_url, max_size=4)
+            with self._pg.session() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('newsbot.turns'))")
+                for statement in PG_SCHEMA:
+                    conn.execute(statement)
+            return
         private_file(path)  # users' messages: the service user's only
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
+    @contextmanager
+    def _conn(self):
+        """The connection for one call, under the store's lock: SQLite's own, or one lent by the PostgreSQL pool."""
+        with self._lock:
+            if self._pg is None:
+                yield self._db
+            else:
+                with self._pg.session() as conn, conn.transaction():
+                    yield conn
+
     def recent(self, chat_id: int) -> list[Turn]:
         """The chat's last turns, oldest first."""
         if self.keep == 0:
             return []
-        with self._lock:
-            rows = self._db.execute(
+        with self._conn() as db:
+            rows = db.execute(
                 "SELECT question, answer FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT ?", (chat_id, self.keep)
             ).fetchall()
         return [Turn(q, a) for q, a in reversed(rows)]
@@ -67,12 +96,12 @@ class ConversationStore:
                     self._last_sources.popitem(last=False)
             return
         blob = json.dumps([asdict(s) for s in sources], ensure_ascii=False)
-        with self._lock:
-            self._db.execute(
+        with self._conn() as db:
+            db.execute(
                 "INSERT INTO turns (chat_id, question, answer, sources, at) VALUES (?, ?, ?, ?, ?)",
                 (chat_id, question, answer, blob, time.time()),
             )
-            self._db.execute(
+            db.execute(
                 "DELETE FROM turns WHERE chat_id = ? AND id NOT IN (SELECT id FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT ?)",
                 (chat_id, chat_id, max(self.keep, 1)),
             )
@@ -82,17 +111,17 @@ class ConversationStore:
         if self.keep == 0:
             with self._lock:
                 return list(self._last_sources.get(chat_id, []))
-        with self._lock:
-            row = self._db.execute("SELECT sources FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (chat_id,)).fetchone()
+        with self._conn() as db:
+            row = db.execute("SELECT sources FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (chat_id,)).fetchone()
         return [Source(**d) for d in json.loads(row[0])] if row else []
 
     def reset(self, chat_id: int) -> int:
         """Forget the chat's conversation; returns the turns removed."""
-        with self._lock:
+        with self._conn() as db:
             self._last_sources.pop(chat_id, None)
-            return self._db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,)).rowcount
+            return db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,)).rowcount
 
     def close(self) -> None:
         """Close the database."""
         with self._lock:
-            self._db.close()
+            (self._pg or self._db).close()
