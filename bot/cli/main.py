@@ -261,6 +261,8 @@ def configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for quiet in ("telegram", "httpx", "httpcore", "chromadb", "urllib3", "apscheduler"):
         logging.getLogger(quiet).setLevel(logging.INFO if verbose else logging.WARNING)
+    # psycopg.pool warns of each failed reconnection with the server's address: the user gets one line of ours instead.
+    logging.getLogger("psycopg").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:
