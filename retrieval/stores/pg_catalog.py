@@ -16,7 +16,7 @@ from retrieval.chunking import Chunk
 from retrieval.errors import IndexDamaged
 from retrieval.fusion import DEFAULT_BODY_WEIGHT, DEFAULT_TITLE_WEIGHT
 from retrieval.stores.catalog import SCHEMA_VERSION, Catalog
-from retrieval.stores.pg import Database, describe
+from retrieval.stores.pg import Database, describe, pg_sql
 from retrieval.textnorm import clean_text
 
 # BM25 (k1 1.2, b 0.75, as FTS5) over the passages the GIN index finds for the ORed words. Every passage holding a query
@@ -24,9 +24,9 @@ from retrieval.textnorm import clean_text
 # TITLE/BODY body ones. ts_rank, which has no IDF, measured 0.54 lexical hit@1 on the PIAF subset against 0.72 for this
 # and FTS5's 0.74 (docs/retrieval.md).
 BM25 = """
-WITH q AS (SELECT to_tsquery('newsbot_fr', ?) || to_tsquery('newsbot_en', ?) AS q),
+WITH q AS (SELECT ?::tsquery AS q),
 hits AS (SELECT c.chunk_id, c.tsv, length(c.tsv) AS len FROM q, chunks c {dated}WHERE c.tsv @@ q.q),
-qlex AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('newsbot_fr', ?) || to_tsvector('newsbot_en', ?))) AS lexeme),
+qlex AS (SELECT unnest(?::text[]) AS lexeme),
 tf AS (SELECT h.chunk_id, h.len, u.lexeme, (SELECT sum(CASE w WHEN 'A' THEN ?::float8 ELSE 1 END) FROM unnest(u.weights) w) AS tf
        FROM hits h, unnest(h.tsv) u WHERE u.lexeme IN (SELECT lexeme FROM qlex)),
 df AS (SELECT lexeme, count(*) AS df FROM tf GROUP BY lexeme),
@@ -37,6 +37,9 @@ FROM tf JOIN df USING (lexeme), stats GROUP BY tf.chunk_id ORDER BY score DESC, 
 """
 MAX_QUERY_WORDS = 32
 COUNT_BELOW = 20_000  # passages: under this the IDF's passage count is COUNT(*), above it PostgreSQL's estimate
+# As in the FTS5 catalog: from SKIP_FROM_ROWS passages on, a lexeme in more than COMMON_SHARE of them is left out of the
+# query (all but the rarest KEEP_WHEN_ALL_COMMON when every one is); their matches cost the time, their IDF is near 0.
+from retrieval.stores.catalog import COMMON_SHARE, KEEP_WHEN_ALL_COMMON, SKIP_FROM_ROWS  # noqa: E402
 SCHEMA_LOCK = 0x6E657773  # pg_advisory_xact_lock key while the schema is created or migrated ("news")
 
 _TSV = ("setweight(to_tsvector('newsbot_fr', title), 'A') || setweight(to_tsvector('newsbot_en', title), 'A') || "
@@ -70,7 +73,10 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS story_bands (
         band INTEGER NOT NULL, key BIGINT NOT NULL, doc_id TEXT NOT NULL, PRIMARY KEY (band, key, doc_id))""",
     "CREATE INDEX IF NOT EXISTS story_bands_doc ON story_bands(doc_id)",
+    # Passages holding each lexeme, kept by add and remove: the query leaves the commonest lexemes out.
+    "CREATE TABLE IF NOT EXISTS lexemes (lexeme TEXT PRIMARY KEY, df INTEGER NOT NULL)",
 ]
+_COUNT_LEXEMES = ("SELECT lex, count(*) FROM chunks c, unnest(tsvector_to_array(c.tsv)) lex WHERE {where} GROUP BY lex ORDER BY lex")
 # Migrations from schema N to N+1, run in the schema lock's transaction (none yet: schema 2 is the first in PostgreSQL).
 MIGRATIONS: dict[int, list[str]] = {}
 _QUERY_WORD = re.compile(r"[^\W_]+")
@@ -155,26 +161,52 @@ class PgCatalog(Catalog):
         return self._db.transaction()
 
     def _add_chunks(self, chunks: Sequence[Chunk]) -> None:
-        """Store new chunks (the tsvector is generated from title and text); a chunk id already stored is left alone."""
-        self._db.executemany(
-            'INSERT INTO chunks (chunk_id, doc_id, position, start, "end", text, subs, title) VALUES (?,?,?,?,?,?,?,?) '
-            "ON CONFLICT (chunk_id) DO NOTHING",
-            [(c.chunk_id, c.doc_id, c.position, c.start, c.end, c.text, c.subs, c.title) for c in chunks],
-        )
+        """Store new chunks (the tsvector is generated from title and text) and count their lexemes; a chunk id already
+        stored (by this or another process) is left alone and not counted again."""
+        if not chunks:
+            return
+        with self._db.conn.cursor() as cur:
+            cur.executemany(
+                pg_sql('INSERT INTO chunks (chunk_id, doc_id, position, start, "end", text, subs, title) VALUES (?,?,?,?,?,?,?,?) '
+                       "ON CONFLICT (chunk_id) DO NOTHING RETURNING chunk_id"),
+                [(c.chunk_id, c.doc_id, c.position, c.start, c.end, c.text, c.subs, c.title) for c in chunks], returning=True,
+            )
+            added = []
+            while True:
+                added += [r[0] for r in cur.fetchall()]
+                if not cur.nextset():
+                    break
+        if added:  # in lexeme order, so two writers lock the rows they share in the same order (no deadlock)
+            self._db.execute("INSERT INTO lexemes " + _COUNT_LEXEMES.format(where="c.chunk_id = ANY(?)") +
+                             " ON CONFLICT (lexeme) DO UPDATE SET df = lexemes.df + excluded.df", (added,))
 
     def _remove_chunks(self, doc_id: str) -> None:
-        """Delete a document's chunks (their tsvector goes with them)."""
+        """Delete a document's chunks (their tsvector goes with them) and uncount their lexemes."""
+        self._db.execute("UPDATE lexemes l SET df = l.df - x.n FROM (" + _COUNT_LEXEMES.format(where="c.doc_id = ?") +
+                         ") AS x(lex, n) WHERE l.lexeme = x.lex", (doc_id,))
         self._db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
 
     def search(self, query: str, k: int, within: tuple[float, float] | None = None) -> list[tuple[str, float]]:
         """Full-text top ``k`` (title weighted above body), published in [start, end) UNIX time when ``within`` is given
         (ingestion times never count); scores are positive, higher is better, on the scale of FTS5's BM25."""
-        words = ts_query(query)
-        if not words:
+        if not ts_query(query):
             return []
-        dated = "JOIN published p ON p.doc_id = c.doc_id AND p.estimated = 0 AND p.ts >= ? AND p.ts < ? " if within else ""
         text = clean_text(query)
-        rows = self.rows(BM25.format(dated=dated, n=self._passages()), (words, words, *(within or ()), text, text, DEFAULT_TITLE_WEIGHT / DEFAULT_BODY_WEIGHT, k))
+        found = self.rows("SELECT l, coalesce(x.df, 0) FROM unnest(tsvector_to_array(to_tsvector('newsbot_fr', ?) || "
+                          "to_tsvector('newsbot_en', ?))) l LEFT JOIN lexemes x ON x.lexeme = l", (text, text))
+        n = self._passages()
+        lexemes = [lex for lex, df in found if df > 0]
+        if n >= SKIP_FROM_ROWS:
+            df = dict(found)
+            common = {lex for lex in lexemes if df[lex] > COMMON_SHARE * n}
+            if len(common) == len(lexemes):  # nothing rare: keep the rarest few rather than nothing
+                common -= set(sorted(lexemes, key=lambda lex: df[lex])[:KEEP_WHEN_ALL_COMMON])
+            lexemes = [lex for lex in lexemes if lex not in common]
+        if not lexemes:
+            return []
+        match = " | ".join("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in lexemes)
+        dated = "JOIN published p ON p.doc_id = c.doc_id AND p.estimated = 0 AND p.ts >= ? AND p.ts < ? " if within else ""
+        rows = self.rows(BM25.format(dated=dated, n=n), (match, *(within or ()), lexemes, DEFAULT_TITLE_WEIGHT / DEFAULT_BODY_WEIGHT, k))
         return [(cid, float(s)) for cid, s in rows]
 
     def _passages(self) -> int:
@@ -206,7 +238,7 @@ class PgCatalog(Catalog):
     def wipe(self) -> None:
         """Empty every table of the catalog in one transaction (`ingest --rebuild`); the schema stays."""
         with self._session(), self._tx():
-            self._db.execute("TRUNCATE documents, doc_paths, chunks, published, stories, story_bands")
+            self._db.execute("TRUNCATE documents, doc_paths, chunks, published, stories, story_bands, lexemes")
 
     def _sound(self) -> bool:
         """PostgreSQL checks its own pages: a refused statement is never damage to rebuild."""

@@ -105,3 +105,21 @@ def test_an_unreachable_database_is_one_line_naming_neither_host_nor_password():
     text = explain(err.value)
     assert "unavailable" in text and "NEWSBOT_DATABASE_URL" in text and "\n" not in text
     assert "s3cret" not in text and "127.0.0.1" not in text and "newsbot:" not in text
+
+
+def test_large_catalogs_leave_very_common_lexemes_out_and_counts_follow_removals(pg_url, monkeypatch):
+    import retrieval.stores.pg_catalog as pg_module
+
+    catalog = PgCatalog(pg_url)
+    doc = Document(title="T", text="x", doc_id="d")
+    catalog.add([doc], [Chunk(f"c{i}", "d", "T", f"commun mot{i} " + ("rare" if i == 7 else ""), i, 0, 1) for i in range(20)])
+    catalog.add([doc], [Chunk("c0", "d", "T", "commun mot0", 0, 0, 1)])  # stored already: counted once
+    counted = dict(catalog.rows("SELECT lexeme, df FROM lexemes WHERE lexeme IN ('commun', 'rar', 'rare')"))
+    assert counted == {"commun": 20, "rar": 1, "rare": 1}  # French and English stems of "rare"
+    assert len(catalog.search("commun rare", 40)) == 20  # a small catalog keeps every lexeme
+    monkeypatch.setattr(pg_module, "SKIP_FROM_ROWS", 10)
+    assert [cid for cid, _ in catalog.search("commun rare", 40)] == ["c7"]
+    assert len(catalog.search("commun", 40)) == 20  # nothing rare: the rarest lexemes are kept
+    catalog.remove_docs(["d"])
+    assert catalog.rows("SELECT COUNT(*) FROM lexemes WHERE df <> 0") == [(0,)]
+    catalog.close()
