@@ -15,7 +15,7 @@ from typing import Sequence
 from retrieval.chunking import Chunk
 from retrieval.errors import IndexDamaged
 from retrieval.fusion import DEFAULT_BODY_WEIGHT, DEFAULT_TITLE_WEIGHT
-from retrieval.stores.catalog import SCHEMA_VERSION, Catalog
+from retrieval.stores.catalog import COMMON_SHARE, KEEP_WHEN_ALL_COMMON, SCHEMA_VERSION, SKIP_FROM_ROWS, Catalog
 from retrieval.stores.pg import Database, describe, pg_sql
 from retrieval.textnorm import clean_text
 
@@ -37,9 +37,8 @@ FROM tf JOIN df USING (lexeme), stats GROUP BY tf.chunk_id ORDER BY score DESC, 
 """
 MAX_QUERY_WORDS = 32
 COUNT_BELOW = 20_000  # passages: under this the IDF's passage count is COUNT(*), above it PostgreSQL's estimate
-# As in the FTS5 catalog: from SKIP_FROM_ROWS passages on, a lexeme in more than COMMON_SHARE of them is left out of the
-# query (all but the rarest KEEP_WHEN_ALL_COMMON when every one is); their matches cost the time, their IDF is near 0.
-from retrieval.stores.catalog import COMMON_SHARE, KEEP_WHEN_ALL_COMMON, SKIP_FROM_ROWS  # noqa: E402
+# As in the FTS5 catalog (COMMON_SHARE, SKIP_FROM_ROWS, KEEP_WHEN_ALL_COMMON): from SKIP_FROM_ROWS passages on, a lexeme
+# in more than COMMON_SHARE of them is left out of the query; their matches cost the time, their IDF is near 0.
 SCHEMA_LOCK = 0x6E657773  # pg_advisory_xact_lock key while the schema is created or migrated ("news")
 
 _TSV = ("setweight(to_tsvector('newsbot_fr', title), 'A') || setweight(to_tsvector('newsbot_en', title), 'A') || "
