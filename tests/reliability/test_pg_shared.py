@@ -15,6 +15,7 @@ from retrieval.ingest import Indexer
 from retrieval.stores.catalog import open_catalog
 from tests.conftest import ROOT, SEEDS, make_answerer
 from tests.fakes import FakeEmbedder, MemoryStore
+from tests.servers import chroma_server  # noqa: F401  (fixture)
 
 INGEST = textwrap.dedent("""
     import sys
@@ -93,3 +94,42 @@ def test_the_database_going_away_is_one_clear_error_and_answers_resume_when_it_i
         assert isinstance(done, Done) and done.answer == "Plus de 10 milliards de dollars [1]." and done.sources
     finally:
         answerer.close()
+
+
+REPLICA = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from bot.app import open_index
+    from bot.settings import Settings
+    from tests.fakes import FakeEmbedder
+
+    url, chroma, data, folder, question = sys.argv[1:6]
+    settings = Settings(data_dir=Path(data), database_url=url, chroma_url=chroma, _env_file=None)
+    index = open_index(settings, embedder=FakeEmbedder())
+    if folder != "-":
+        index.indexer.ingest([Path(folder)], progress=False)
+    hits = index.searcher.search(question, 1) if question != "-" else []
+    print(json.dumps({"top": hits[0].chunk.title if hits else None, "lock": index.lock is not None}))
+    index.close()
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_replicas_on_one_database_and_one_chroma_server_answer_from_each_others_articles(tmp_path, database_url,
+                                                                                            chroma_server):  # noqa: F811
+    import json
+
+    def replica(name, folder, question):
+        done = subprocess.run([sys.executable, "-c", REPLICA, database_url, chroma_server.url, str(tmp_path / name), folder, question],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    for name, title, words in (("a", "Le port de Brest", "chalutiers criée marée"), ("b", "Vendanges en Alsace", "raisin vignerons cépage")):
+        folder = tmp_path / f"articles-{name}"
+        folder.mkdir()
+        (folder / "x.txt").write_text(f"{title}\n\n{' '.join([words] * 8)}.", encoding="utf-8")
+        assert replica(name, str(folder), "-") == {"top": None, "lock": False}  # no data-directory lock in this mode
+    assert replica("a", "-", "raisin vignerons cépage")["top"] == "Vendanges en Alsace"  # ingested by b
+    assert replica("b", "-", "chalutiers criée marée")["top"] == "Le port de Brest"  # ingested by a
