@@ -2,7 +2,6 @@
 
 import shutil
 
-
 from retrieval.ingest import Indexer
 from tests.conftest import SEED_FILE, SEEDS, both_backends
 from tests.fakes import FakeEmbedder, MemoryStore
