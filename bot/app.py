@@ -10,7 +10,7 @@ from typing import Callable
 from bot.core.answer import AnswerConfig, Answerer
 from bot.core.prompting import Templates
 from bot.settings import Settings, physical_cores
-from retrieval.stores.catalog import Catalog
+from retrieval.stores.catalog import Catalog, open_catalog
 from retrieval.embedding.e5 import E5Embedder
 from retrieval.ports import Embedder, VectorStore
 from retrieval.errors import ConfigError, ModelError
@@ -72,16 +72,19 @@ def open_index(
     With NEWSBOT_CHROMA_URL the vectors live on a Chroma server that any number of processes share, so the data-directory
     lock is taken shared: the catalog beside it is a SQLite file that processes on the same host write safely
     (docs/deploy.md), and `ingest --rebuild`, which needs the lock alone, cannot delete it under them.
+    With NEWSBOT_DATABASE_URL as well, nothing of the index is in the data directory: no lock is taken, and processes
+    on any number of hosts share the PostgreSQL catalog and the Chroma server.
     """
     data_dir = ensure_data_dir(settings)
     shared = bool(settings.chroma_url)
+    lock = lock and not (settings.database_url and settings.chroma_url)
     held = DataDirLock(data_dir).acquire(wait_s=wait_s, on_wait=on_wait, shared=shared) if lock else None
     try:
         embedder = embedder or E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
         if store is None and settings.chroma_url:
             store = ChromaStore.http(settings.chroma_url, settings.chroma_headers(), embedder.name, embedder.dim)
         store = store or ChromaStore.persistent(data_dir / "chroma", embedder.name, embedder.dim)
-        catalog = Catalog(data_dir / "catalog.sqlite3")
+        catalog = open_catalog(data_dir / "catalog.sqlite3", settings.database_url)
     except BaseException:
         if held:
             held.release()

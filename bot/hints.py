@@ -10,6 +10,7 @@ HINTS = {
     "writable": ", or set NEWSBOT_DATA_DIR to a writable folder",
     "share": ", or use a Chroma server to share the index (NEWSBOT_CHROMA_URL)",
     "auth": "; check NEWSBOT_CHROMA_AUTH_HEADER",
+    "database": " (NEWSBOT_DATABASE_URL; `newsbot doctor` checks it)",
 }
 
 

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     digest_time: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM at which the bot pushes a digest of the last 24 hours to the allowed chats (off when unset).")
     hf_endpoint: str | None = Field(None, description="Hugging Face endpoint for model downloads (default: HF_ENDPOINT or the public hub).")
 
+    database_url: str | None = Field(None, pattern=r"^postgres(ql)?://\S+$", repr=False, description="PostgreSQL URL, e.g. postgresql://newsbot@db.internal/newsbot: the catalog, lexical index, conversations and feeds live there, shared by every replica (default: SQLite files in the data directory; docs/deploy.md).")
     chroma_url: str | None = Field(None, description="Chroma server URL, e.g. http://127.0.0.1:8000 (default: the embedded store in the data directory).")
     chroma_auth_header: str | None = Field(None, description="One header sent to the Chroma server, written 'Name: value' (e.g. 'Authorization: Bearer TOKEN').", repr=False)
     llm_base_url: str | None = Field(None, description="OpenAI-compatible LLM server (llama-server, llama_cpp.server, vLLM), e.g. http://127.0.0.1:8080/v1 (default: llama.cpp in this process).")

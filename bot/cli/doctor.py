@@ -52,22 +52,40 @@ def run_checks(settings, embedder=None) -> list[Check]:
     checks.append(_guard("data directory", lambda: check_data_dir(data_dir)))
     checks.append(_guard("disk", lambda: check_disk(data_dir)))
     checks.append(_guard("model", lambda: check_model(settings), "set NEWSBOT_MODEL to a GGUF file, or `newsbot models pull llama-3.2-3b`"))
+    if getattr(settings, "database_url", None):
+        checks.append(_guard("database", lambda: check_database(settings.database_url)))
     holder: dict = {}
     checks.append(_guard("embedder", lambda: check_embedder(embedder, holder)))
     checks.append(_guard("index", lambda: check_index(settings, holder.get("embedder"))))
     checks.append(_guard("telegram token", lambda: check_token(settings.telegram_token)))
-    checks.append(_guard("feeds", lambda: check_feeds(data_dir)))
+    checks.append(_guard("feeds", lambda: check_feeds(data_dir, getattr(settings, "database_url", None))))
     return checks
 
 
-def check_feeds(data_dir: Path) -> tuple[bool, str]:
+def check_database(url: str) -> tuple[bool, str]:
+    """The PostgreSQL database answers and holds this newsbot's catalog schema (created on first use when it is new)."""
+    from retrieval.stores.catalog import SCHEMA_VERSION
+    from retrieval.stores.pg_catalog import PgCatalog
+
+    catalog = PgCatalog(url)  # unreachable, refused or written by a newer newsbot: a one-line error, checked by _guard
+    try:
+        problem = catalog.check()
+        if problem:
+            return False, f"the PostgreSQL catalog: {problem}"
+        docs, chunks = catalog.counts()
+    finally:
+        catalog.close()
+    return True, f"PostgreSQL reachable, catalog schema {SCHEMA_VERSION}, {docs} documents, {chunks} passages"
+
+
+def check_feeds(data_dir: Path, database_url: str | None = None) -> tuple[bool, str]:
     """The followed feeds: a problem when any of them failed at its last refresh (named, with its error)."""
     from retrieval.sources.feeds import FEEDS_FILE, FeedStore
 
     path = data_dir / FEEDS_FILE
-    if not path.exists():
+    if not path.exists() and not database_url:
         return True, "none followed (`newsbot feeds add URL`)"
-    store = FeedStore(path)
+    store = FeedStore(path, database_url)
     try:
         feeds = store.all()
     finally:
@@ -172,19 +190,19 @@ def check_index(settings, embedder) -> tuple[bool, str]:
         return False, "not checked: the embedder did not load"
     data_dir = Path(settings.data_dir).expanduser()
     catalog_path = data_dir / "catalog.sqlite3"
-    if not catalog_path.exists() and not (data_dir / "chroma").exists():
+    if not settings.database_url and not catalog_path.exists() and not (data_dir / "chroma").exists():
         return False, "the index is empty; add articles with `newsbot ingest FOLDER`"
     try:
         index = open_index(settings, embedder=embedder)  # the same opening as every command: lock, catalog, store
     except LockedError as exc:
         return True, f"not checked: {explain(exc)}"
     try:
-        return _compare(index.catalog, index.store, catalog_path)
+        return _compare(index.catalog, index.store, index.catalog.where)
     finally:
         index.close()
 
 
-def _compare(catalog, store, catalog_path: Path) -> tuple[bool, str]:
+def _compare(catalog, store, catalog_path) -> tuple[bool, str]:
     """The consistency verdict for an open catalog and store."""
     rebuild = "run `newsbot ingest --rebuild FOLDER`"
     problem = catalog.check()

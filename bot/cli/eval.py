@@ -60,6 +60,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         if squad or args.articles:
             settings = settings.model_copy(update={"data_dir": Path(tmp)})
         index = open_index(settings)
+        # With NEWSBOT_DATABASE_URL the evaluation's articles go into that database: only an empty one, emptied after.
+        scratch_db = bool(settings.database_url) and (squad or bool(args.articles))
+        if scratch_db and index.catalog.counts() != (0, 0):
+            index.close()
+            raise NewsbotError("eval indexes its own articles: with NEWSBOT_DATABASE_URL, give it an empty database")
         try:
             if squad:
                 docs, questions = load_squad(args.dataset, args.limit)
@@ -88,6 +93,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             if args.generate:
                 result["generation"] = _generate(settings, index, questions[: args.generate], say, args.answers)
         finally:
+            if scratch_db:
+                index.catalog.wipe()
             index.close()
     print(json.dumps(result, ensure_ascii=False) if args.json else table(result, ks))
     return 0

@@ -29,7 +29,7 @@ def open_feeds(settings) -> FeedStore:
     """The feed list in the data directory."""
     from bot.app import ensure_data_dir
 
-    return FeedStore(ensure_data_dir(settings) / FEEDS_FILE)
+    return FeedStore(ensure_data_dir(settings) / FEEDS_FILE, settings.database_url)
 
 
 def cmd_feeds(args: argparse.Namespace, settings) -> int:

@@ -26,11 +26,11 @@ def cmd_latest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import ensure_data_dir
     from retrieval.dates.clock import zone
     from retrieval.errors import InputError
-    from retrieval.stores.catalog import Catalog
+    from retrieval.stores.catalog import open_catalog
 
     if not 1 <= args.n <= 200:
         raise InputError(f"latest {args.n}: ask for 1 to 200 articles")
-    catalog = Catalog(ensure_data_dir(settings) / "catalog.sqlite3")  # read-only work: no data-directory lock needed
+    catalog = open_catalog(ensure_data_dir(settings) / "catalog.sqlite3", settings.database_url)  # read-only work: no data-directory lock needed
     try:
         stories = latest(catalog, args.n, args.source)
     finally:

@@ -133,6 +133,14 @@ def _wipe_index(settings: Settings, wait_s: float = 0.0, on_wait=None) -> None:
         if settings.chroma_url:  # an embedder change can only be repaired by a new collection
             drop_collection(settings.chroma_url, settings.chroma_headers())
         shutil.rmtree(data_dir / "chroma", ignore_errors=True)
+        if settings.database_url:  # the catalog's tables are emptied; other hosts must be stopped first (docs/deploy.md)
+            from retrieval.stores.pg_catalog import PgCatalog
+
+            catalog = PgCatalog(settings.database_url)
+            try:
+                catalog.wipe()
+            finally:
+                catalog.close()
         for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
             (data_dir / name).unlink(missing_ok=True)
     finally:
@@ -251,6 +259,8 @@ def configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for quiet in ("telegram", "httpx", "httpcore", "chromadb", "urllib3", "apscheduler"):
         logging.getLogger(quiet).setLevel(logging.INFO if verbose else logging.WARNING)
+    # psycopg.pool warns of each failed reconnection with the server's address: the user gets one line of ours instead.
+    logging.getLogger("psycopg").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:

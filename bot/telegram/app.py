@@ -46,7 +46,7 @@ def build_services(settings: Settings, answerer: Answerer, catalog: Catalog, ind
         answerer=answerer,
         catalog=catalog,
         indexer=indexer,
-        history=ConversationStore(data_dir / "conversations.sqlite3", settings.history_turns),
+        history=ConversationStore(data_dir / "conversations.sqlite3", settings.history_turns, settings.database_url),
         access=Access(set(settings.allowed_users), set(settings.allowed_chats), set(settings.admin_users)),
         limits=UserLimits(settings.per_user_per_minute),
     )

@@ -29,7 +29,7 @@ def start_sources(app: Application) -> None:
     data_dir = settings.data_dir.expanduser()
     inbox = Inbox(settings.inbox.expanduser())
     inbox.path.mkdir(parents=True, exist_ok=True)
-    sources = Sources(svc.indexer, Fetcher(settings.fetch_config()), FeedStore(data_dir / FEEDS_FILE), inbox,
+    sources = Sources(svc.indexer, Fetcher(settings.fetch_config()), FeedStore(data_dir / FEEDS_FILE, settings.database_url), inbox,
                       settings.feed_interval_min * 60)
     svc.indexer.background(svc.answerer.busy)  # questions go first; idle, every core embeds
     app.bot_data["sources"] = sources

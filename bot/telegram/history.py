@@ -1,4 +1,7 @@
-"""Conversations per chat in SQLite in the data directory, so a restart keeps them; also the sources of the last answer."""
+"""Conversations per chat, so a restart keeps them; also the sources of the last answer.
+
+In SQLite in the data directory, or in PostgreSQL with NEWSBOT_DATABASE_URL, where every replica sees every chat's turns.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,6 +34,12 @@ CREATE TABLE IF NOT EXISTS chat_languages (
     at REAL NOT NULL
 );
 """
+PG_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS turns (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, chat_id BIGINT NOT NULL, "
+    "question TEXT NOT NULL, answer TEXT NOT NULL, sources TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS turns_chat ON turns (chat_id, id)",
+    "CREATE TABLE IF NOT EXISTS chat_languages (chat_id BIGINT PRIMARY KEY, lang TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
+]
 
 
 MEMORY_CHATS = 1000  # with keep=0, the chats whose last sources /sources can still show (in memory only)
@@ -42,23 +52,43 @@ class ConversationStore:
     (article titles and links, never the question or the answer) are kept in memory for /sources.
     """
 
-    def __init__(self, path: Path, keep: int) -> None:
+    def __init__(self, path: Path, keep: int, database_url: str | None = None) -> None:
         self.keep = keep
         self._lock = threading.Lock()
         self._last_sources: OrderedDict[int, list[Source]] = OrderedDict()
         self._languages: OrderedDict[int, str] = OrderedDict()
+        self._pg = None
+        if database_url:
+            from retrieval.stores.pg import Database
+
+            self._pg = Database(database_url, max_size=4)
+            with self._pg.session() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('newsbot.turns'))")
+                for statement in PG_SCHEMA:
+                    conn.execute(statement)
+            return
         private_file(path)  # users' messages: the service user's only
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
+    @contextmanager
+    def _conn(self):
+        """The connection for one call, under the store's lock: SQLite's own, or one lent by the PostgreSQL pool."""
+        with self._lock:
+            if self._pg is None:
+                yield self._db
+            else:
+                with self._pg.session() as conn, conn.transaction():
+                    yield conn
+
     def recent(self, chat_id: int) -> list[Turn]:
         """The chat's last turns, oldest first."""
         if self.keep == 0:
             return []
-        with self._lock:
-            rows = self._db.execute(
+        with self._conn() as db:
+            rows = db.execute(
                 "SELECT question, answer FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT ?", (chat_id, self.keep)
             ).fetchall()
         return [Turn(q, a) for q, a in reversed(rows)]
@@ -73,12 +103,12 @@ class ConversationStore:
                     self._last_sources.popitem(last=False)
             return
         blob = json.dumps([asdict(s) for s in sources], ensure_ascii=False)
-        with self._lock:
-            self._db.execute(
+        with self._conn() as db:
+            db.execute(
                 "INSERT INTO turns (chat_id, question, answer, sources, at) VALUES (?, ?, ?, ?, ?)",
                 (chat_id, question, answer, blob, time.time()),
             )
-            self._db.execute(
+            db.execute(
                 "DELETE FROM turns WHERE chat_id = ? AND id NOT IN (SELECT id FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT ?)",
                 (chat_id, chat_id, max(self.keep, 1)),
             )
@@ -88,8 +118,8 @@ class ConversationStore:
         if self.keep == 0:
             with self._lock:
                 return list(self._last_sources.get(chat_id, []))
-        with self._lock:
-            row = self._db.execute("SELECT sources FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (chat_id,)).fetchone()
+        with self._conn() as db:
+            row = db.execute("SELECT sources FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (chat_id,)).fetchone()
         return [Source(**d) for d in json.loads(row[0])] if row else []
 
     def set_language(self, chat_id: int, lang: str) -> None:
@@ -104,8 +134,8 @@ class ConversationStore:
                 while len(self._languages) > MEMORY_CHATS:
                     self._languages.popitem(last=False)
             return
-        with self._lock:
-            self._db.execute(
+        with self._conn() as db:
+            db.execute(
                 "INSERT INTO chat_languages (chat_id, lang, at) VALUES (?, ?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET lang = excluded.lang, at = excluded.at",
                 (chat_id, lang, time.time()),
@@ -113,21 +143,22 @@ class ConversationStore:
 
     def language(self, chat_id: int) -> str | None:
         """The language of the chat's last question, or None when nobody has asked there yet."""
-        with self._lock:
-            if self.keep == 0:
+        if self.keep == 0:
+            with self._lock:
                 return self._languages.get(chat_id)
-            row = self._db.execute("SELECT lang FROM chat_languages WHERE chat_id = ?", (chat_id,)).fetchone()
+        with self._conn() as db:
+            row = db.execute("SELECT lang FROM chat_languages WHERE chat_id = ?", (chat_id,)).fetchone()
         return row[0] if row else None
 
     def reset(self, chat_id: int) -> int:
         """Forget the chat's conversation (and its language); returns the turns removed."""
-        with self._lock:
+        with self._conn() as db:
             self._last_sources.pop(chat_id, None)
             self._languages.pop(chat_id, None)
-            self._db.execute("DELETE FROM chat_languages WHERE chat_id = ?", (chat_id,))
-            return self._db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,)).rowcount
+            db.execute("DELETE FROM chat_languages WHERE chat_id = ?", (chat_id,))
+            return db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,)).rowcount
 
     def close(self) -> None:
         """Close the database."""
         with self._lock:
-            self._db.close()
+            (self._pg or self._db).close()

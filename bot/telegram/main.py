@@ -63,6 +63,7 @@ def quiet_logs(token: str) -> None:
     """Keep httpx's request lines (which hold the token) out of the logs, and redact the token from everything else."""
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("psycopg").setLevel(logging.ERROR)  # its reconnection warnings name the database server's address
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)

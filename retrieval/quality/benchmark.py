@@ -70,17 +70,23 @@ def synthetic_corpus(vocabulary: Sequence[str], n: int, dim: int, seed: int = 7)
 
 
 def search_latency(embedder: Embedder, sizes: Sequence[int], queries: Sequence[str], vocabulary: Sequence[str], progress=print,
-                   plain: bool = True) -> dict:
+                   plain: bool = True, database_url: str | None = None) -> dict:
     """p50/p99 of one full search (embed, dense, lexical, fuse, fetch) and RSS at each corpus size, without a date range
     (unless ``plain`` is false) and with one of a week (2% of the passages).
 
     Every timed search embeds its question (the searcher's cache of recent questions is off), as a new question does;
     ``repeat_p50_ms`` is the same within a week for questions asked before, and ``encoder_p50_ms`` the query encoder
     alone on the same questions in the same run, so the rest of a search reads as the difference.
+
+    With ``database_url`` (an empty PostgreSQL database) the same corpus also goes into a PostgreSQL catalog, and each
+    query is timed on both catalogs in turn, so load on the machine weighs on both alike: ``pg_*`` figures and
+    ``pg_ratio`` (PostgreSQL p50 over SQLite p50) come from the same run as the SQLite baseline.
     """
     out: dict = {"p50_ms": {}, "p99_ms": {}, "rss_mb": {}, "week_p50_ms": {}, "week_p99_ms": {}, "repeat_p50_ms": {},
                  "encoder_p50_ms": {},
                  "corpus": "synthetic text (Zipf over the seed vocabulary + 50k made-up words), random unit vectors"}
+    if database_url:
+        out.update({"pg_p50_ms": {}, "pg_p99_ms": {}, "pg_week_p50_ms": {}, "pg_week_p99_ms": {}, "pg_ratio": {}, "pg_week_ratio": {}})
     week = DateRange(datetime.combine(SYNTHETIC_START + timedelta(days=100), datetime.min.time(), timezone.utc),
                      datetime.combine(SYNTHETIC_START + timedelta(days=107), datetime.min.time(), timezone.utc))
 
@@ -98,31 +104,58 @@ def search_latency(embedder: Embedder, sizes: Sequence[int], queries: Sequence[s
             folder = Path(tmp) / str(size)
             folder.mkdir()
             store = ChromaStore.persistent(folder / "chroma", embedder.name, embedder.dim)
-            catalog = Catalog(folder / "catalog.sqlite3")
+            catalogs = {"": Catalog(folder / "catalog.sqlite3")}
+            if database_url:
+                catalogs["pg_"] = _empty_pg_catalog(database_url)
             chunks, docs, vectors = synthetic_corpus(vocabulary, size, embedder.dim)
             for i in range(0, size, 5000):
                 store.upsert([c.chunk_id for c in chunks[i : i + 5000]], vectors[i : i + 5000])
-            catalog.add(docs, chunks)
-            searcher = Searcher(embedder, store, catalog, query_cache=0)
+            for catalog in catalogs.values():
+                catalog.add(docs, chunks)
+            searchers = {name: Searcher(embedder, store, catalog, query_cache=0) for name, catalog in catalogs.items()}
             key = str(size)
             for name, within in (("", None), ("week_", week)):
                 if within is None and not plain:
                     continue
+                times: dict[str, list[float]] = {which: [] for which in searchers}
                 for q in queries[:5]:  # warm caches
-                    searcher.search(q, 5, within=within)
-                times = timed(lambda q: searcher.search(q, 5, within=within), queries)
-                out[f"{name}p50_ms"][key] = round(statistics.median(times), 2)
-                out[f"{name}p99_ms"][key] = round(percentile(times, 99), 2)
+                    for searcher in searchers.values():
+                        searcher.search(q, 5, within=within)
+                for q in queries:
+                    for which, searcher in searchers.items():
+                        started = time.perf_counter()
+                        searcher.search(q, 5, within=within)
+                        times[which].append((time.perf_counter() - started) * 1000)
+                for which, t in times.items():
+                    out[f"{which}{name}p50_ms"][key] = round(statistics.median(t), 2)
+                    out[f"{which}{name}p99_ms"][key] = round(percentile(t, 99), 2)
+                if database_url:
+                    out[f"pg_{name}ratio"][key] = round(out[f"pg_{name}p50_ms"][key] / out[f"{name}p50_ms"][key], 2)
             out["encoder_p50_ms"][key] = round(statistics.median(timed(embedder.embed_query, queries)), 2)
-            repeats = Searcher(embedder, store, catalog)
+            repeats = Searcher(embedder, store, catalogs[""])
             for q in dict.fromkeys(queries):  # each question asked once before
                 repeats.search(q, 5, within=week)
             out["repeat_p50_ms"][key] = round(statistics.median(timed(lambda q: repeats.search(q, 5, within=week), queries)), 2)
             out["rss_mb"][key] = round(rss_mb(), 1)
             repeats.close()
-            searcher.close()
-            catalog.close()
+            for which, searcher in searchers.items():
+                searcher.close()
+                if which:
+                    catalogs[which].wipe()
+                catalogs[which].close()
     return out
+
+
+def _empty_pg_catalog(database_url: str):
+    """The PostgreSQL catalog the benchmark fills and empties again; it refuses a database that holds articles."""
+    from retrieval.errors import NewsbotError
+    from retrieval.stores.pg_catalog import PgCatalog
+
+    catalog = PgCatalog(database_url)
+    if catalog.counts() != (0, 0):
+        catalog.close()
+        raise NewsbotError("the benchmark fills and then empties its PostgreSQL database: give it an empty one")
+    return catalog
 
 
 def synthetic_articles(seed_files: Sequence[Path], folder: Path, documents: int, seed: int = 3) -> Path:

@@ -1,4 +1,4 @@
-"""Feeds: their state in SQLite (DATA_DIR/feeds.sqlite3), RSS/Atom parsed by feedparser after a defusedxml screen.
+"""Feeds: their state in SQLite (DATA_DIR/feeds.sqlite3) or PostgreSQL, RSS/Atom parsed by feedparser after a defusedxml screen.
 
 feedparser reads the bytes we fetched (it fetches nothing itself) with expat, which expands no external entity;
 entity declarations are refused before it sees them (defusedxml), so a "billion laughs" feed costs nothing.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,15 @@ CREATE TABLE IF NOT EXISTS feed_items (
     feed TEXT NOT NULL, item_key TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (feed, item_key)
 );
 """
+PG_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, url TEXT UNIQUE NOT NULL, etag TEXT, last_modified TEXT, "
+    "last_fetch DOUBLE PRECISION, items INTEGER NOT NULL DEFAULT 0, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, "
+    "next_try DOUBLE PRECISION NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS feed_items (feed TEXT NOT NULL, item_key TEXT NOT NULL, digest TEXT NOT NULL, "
+    "PRIMARY KEY (feed, item_key))",
+]
+# pg_try_advisory_lock key held by the one process refreshing the feeds; the others skip their turn ("feed").
+REFRESH_LOCK = 0x66656564
 
 
 @dataclass(frozen=True)
@@ -49,10 +59,21 @@ class Feed:
 
 
 class FeedStore:
-    """The feeds and the digests of the items already read, in their own SQLite file beside the catalog."""
+    """The feeds and the digests of the items already read: their own SQLite file beside the catalog, or, with a
+    database URL, PostgreSQL tables that every replica shares."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, database_url: str | None = None) -> None:
         self.path = path
+        self._pg = None
+        if database_url:
+            from retrieval.stores.pg import Database
+
+            self._pg = Database(database_url, max_size=2)
+            with self._pg.session() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('newsbot.feeds'))")
+                for statement in PG_SCHEMA:
+                    conn.execute(statement)
+            return
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout=10000")
@@ -61,8 +82,31 @@ class FeedStore:
             raise IngestError(f"{path}: cannot open the feed list ({exc})") from exc
 
     def close(self) -> None:
-        """Close the file."""
-        self._db.close()
+        """Close the file (or the pool)."""
+        (self._pg or self._db).close()
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Run one statement (``?`` placeholders) and return its rows, if any."""
+        if self._pg is None:
+            return self._db.execute(sql, params).fetchall()
+        with self._pg.session() as conn:
+            cur = conn.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    @contextmanager
+    def refresh_turn(self):
+        """Whether this process may refresh now: always with SQLite (one process owns the data directory); in PostgreSQL
+        only the one holding the advisory lock, kept until the block ends, so replicas never refresh at once."""
+        if self._pg is None:
+            yield True
+            return
+        with self._pg.session() as conn:
+            mine = conn.execute("SELECT pg_try_advisory_lock(?)", (REFRESH_LOCK,)).fetchone()[0]
+            try:
+                yield mine
+            finally:
+                if mine:
+                    conn.execute("SELECT pg_advisory_unlock(?)", (REFRESH_LOCK,))
 
     def add(self, url: str, name: str | None = None) -> Feed:
         """Follow a feed; its name defaults to the URL's host (made unique); IngestError when it is already followed."""
@@ -75,7 +119,7 @@ class FeedStore:
         while self.find(name):
             n += 1
             name = f"{base}-{n}"
-        self._db.execute("INSERT INTO feeds (name, url) VALUES (?, ?)", (name, url))
+        self._rows("INSERT INTO feeds (name, url) VALUES (?, ?)", (name, url))
         return self.find(name)
 
     def remove(self, name_or_url: str) -> Feed:
@@ -83,18 +127,18 @@ class FeedStore:
         feed = self.find(name_or_url)
         if feed is None:
             raise IngestError(f"no feed named {name_or_url}; `newsbot feeds list` shows them")
-        self._db.execute("DELETE FROM feeds WHERE name=?", (feed.name,))
-        self._db.execute("DELETE FROM feed_items WHERE feed=?", (feed.name,))
+        self._rows("DELETE FROM feeds WHERE name=?", (feed.name,))
+        self._rows("DELETE FROM feed_items WHERE feed=?", (feed.name,))
         return feed
 
     def find(self, name_or_url: str) -> Feed | None:
         """The feed with this name or URL."""
-        row = self._db.execute("SELECT * FROM feeds WHERE name=? OR url=?", (name_or_url, name_or_url)).fetchone()
-        return Feed(*row) if row else None
+        rows = self._rows("SELECT * FROM feeds WHERE name=? OR url=?", (name_or_url, name_or_url))
+        return Feed(*rows[0]) if rows else None
 
     def all(self) -> list[Feed]:
         """Every feed, by name."""
-        return [Feed(*r) for r in self._db.execute("SELECT * FROM feeds ORDER BY name")]
+        return [Feed(*r) for r in self._rows("SELECT * FROM feeds ORDER BY name")]
 
     def due(self, now: float | None = None) -> list[Feed]:
         """Feeds whose back-off (after failures) has passed."""
@@ -103,16 +147,17 @@ class FeedStore:
 
     def digest(self, feed: str, item_key: str) -> str | None:
         """The digest stored for an item the last time it was read."""
-        row = self._db.execute("SELECT digest FROM feed_items WHERE feed=? AND item_key=?", (feed, item_key)).fetchone()
-        return row[0] if row else None
+        rows = self._rows("SELECT digest FROM feed_items WHERE feed=? AND item_key=?", (feed, item_key))
+        return rows[0][0] if rows else None
 
     def set_digest(self, feed: str, item_key: str, digest: str) -> None:
         """Remember an item as read."""
-        self._db.execute("INSERT OR REPLACE INTO feed_items VALUES (?,?,?)", (feed, item_key, digest))
+        self._rows("INSERT INTO feed_items VALUES (?,?,?) ON CONFLICT (feed, item_key) DO UPDATE SET digest = excluded.digest",
+                   (feed, item_key, digest))
 
     def succeeded(self, feed: Feed, etag: str | None, last_modified: str | None, items: int | None) -> None:
         """Record a good refresh: validators for the next conditional GET, the item count, no error."""
-        self._db.execute(
+        self._rows(
             "UPDATE feeds SET etag=coalesce(?, etag), last_modified=coalesce(?, last_modified), last_fetch=?, "
             "items=coalesce(?, items), last_error=NULL, failures=0, next_try=0 WHERE name=?",
             (etag, last_modified, time.time(), items, feed.name),
@@ -122,7 +167,7 @@ class FeedStore:
         """Record a failure and back off: the feed waits 2, 4, 8 … refresh intervals (at most a day) before the next try."""
         failures = feed.failures + 1
         wait = min(MAX_BACKOFF_S, interval_s * 2**failures)
-        self._db.execute("UPDATE feeds SET last_fetch=?, last_error=?, failures=?, next_try=? WHERE name=?",
+        self._rows("UPDATE feeds SET last_fetch=?, last_error=?, failures=?, next_try=? WHERE name=?",
                          (time.time(), error[:300], failures, time.time() + wait, feed.name))
 
 

@@ -31,6 +31,7 @@ class RefreshReport:
     not_modified: int = 0
     passages: int = 0
     failed: list[dict] = field(default_factory=list)
+    skipped: bool = False  # another replica holds the refresh turn (a shared PostgreSQL feed list): nothing was read
 
     def as_dict(self) -> dict:
         """JSON-ready."""
@@ -49,10 +50,14 @@ class Refresher:
     def refresh_all(self, only_due: bool = False, should_stop: Callable[[], bool] = lambda: False) -> RefreshReport:
         """Refresh every feed (or those not backed off), one at a time; one feed's failure leaves the others alone."""
         report = RefreshReport()
-        for feed in self.feeds.due() if only_due else self.feeds.all():
-            if should_stop():
-                break
-            self.refresh(feed, report)
+        with self.feeds.refresh_turn() as mine:
+            if not mine:
+                report.skipped = True
+                return report
+            for feed in self.feeds.due() if only_due else self.feeds.all():
+                if should_stop():
+                    break
+                self.refresh(feed, report)
         return report
 
     def refresh(self, feed: Feed, report: RefreshReport) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 from dataclasses import dataclass
@@ -68,22 +69,15 @@ def db_error(path: Path, exc: sqlite3.Error) -> IndexDamaged:
 
 
 def _guarded(method):
-    """Turn the SQLite errors of a Catalog method into a one-line IndexDamaged naming the file.
-
-    A failed statement is called damage only when SQLite's own check of the file agrees: a refused write
-    (a constraint, a bug of ours) must never send the user to `--rebuild` for nothing.
-    """
+    """Run a Catalog method in a database session, its driver's errors turned into one line (``Catalog._failure``)."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            err = db_error(self.path, exc)
-            if str(err).startswith(f"{self.path} is damaged") and self._sound():
-                err = IndexDamaged(f"{self.path} refused an operation ({str(exc).splitlines()[0][:160]}); "
-                                  "the file itself checks out and nothing was lost")
-            raise err from exc
+            with self._session():
+                return method(self, *args, **kwargs)
+        except self.driver_errors as exc:
+            raise self._failure(exc) from exc
 
     return wrapper
 
@@ -108,11 +102,28 @@ class StoredChunk:
     story: str | None = None  # the story group (retrieval.stories): copies and updates of one story share it
 
 
+def open_catalog(path: Path, database_url: str | None = None) -> "Catalog":
+    """The catalog in PostgreSQL when ``database_url`` names one (retrieval.stores.pg_catalog), else the SQLite file ``path``."""
+    if database_url:
+        from retrieval.stores.pg_catalog import PgCatalog
+
+        return PgCatalog(database_url)
+    return Catalog(path)
+
+
 class Catalog:
-    """Files, documents and chunks in SQLite, with an FTS5 table ranked by BM25 over normalised terms."""
+    """Files, documents and chunks in SQLite, with an FTS5 table ranked by BM25 over normalised terms.
+
+    The SQL that is not about the lexical index is shared with :class:`~retrieval.stores.pg_catalog.PgCatalog`: it uses
+    ``?`` placeholders and the ``ON CONFLICT`` forms both databases know.
+    """
+
+    driver_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    where = "the catalog"
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.where = str(path)
         self._count_cache: tuple[tuple[int, int], int] | None = None
         try:
             private_file(path)
@@ -131,6 +142,22 @@ class Catalog:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+    def _session(self):
+        """The block in which a method uses ``self._db`` (one SQLite connection: nothing to borrow)."""
+        return contextlib.nullcontext()
+
+    def _failure(self, exc: BaseException) -> Exception:
+        """A one-line IndexDamaged naming the file for a SQLite error.
+
+        A failed statement is called damage only when SQLite's own check of the file agrees: a refused write
+        (a constraint, a bug of ours) must never send the user to `--rebuild` for nothing.
+        """
+        err = db_error(self.path, exc)
+        if str(err).startswith(f"{self.path} is damaged") and self._sound():
+            err = IndexDamaged(f"{self.path} refused an operation ({str(exc).splitlines()[0][:160]}); "
+                              "the file itself checks out and nothing was lost")
+        return err
 
     @_guarded
     def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
@@ -199,44 +226,51 @@ class Catalog:
                 kind = d.published_kind or (PUBLISHED if d.published_at else INGESTED)
                 self._db.execute(
                     "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(doc_id) DO UPDATE SET title=excluded.title, "
-                    "url=coalesce(excluded.url, url), source=coalesce(source, excluded.source), "
-                    "author=coalesce(excluded.author, author), length=excluded.length, "
-                    "published_at=CASE WHEN excluded.published_kind='ingested' THEN published_at ELSE excluded.published_at END, "
-                    "published_kind=CASE WHEN excluded.published_kind='ingested' THEN published_kind ELSE excluded.published_kind END",
+                    "url=coalesce(excluded.url, documents.url), source=coalesce(documents.source, excluded.source), "
+                    "author=coalesce(excluded.author, documents.author), length=excluded.length, "
+                    "published_at=CASE WHEN excluded.published_kind='ingested' THEN documents.published_at ELSE excluded.published_at END, "
+                    "published_kind=CASE WHEN excluded.published_kind='ingested' THEN documents.published_kind "
+                    "ELSE excluded.published_kind END",
                     (d.doc_id, d.path, d.title, d.url, d.published_at or now_iso(), d.source, len(d.text), d.author, kind),
                 )
                 if d.path:
-                    self._db.execute("INSERT OR IGNORE INTO doc_paths VALUES (?,?,?)", (d.doc_id, d.path, d.source or ""))
+                    self._db.execute("INSERT INTO doc_paths VALUES (?,?,?) ON CONFLICT DO NOTHING", (d.doc_id, d.path, d.source or ""))
                 if not self._db.execute("SELECT 1 FROM published WHERE doc_id=?", (d.doc_id,)).fetchone():
                     pub = publication(None if kind == INGESTED else d.published_at, d.text, ingested)
-                    self._db.execute("INSERT INTO published VALUES (?,?,?,?)", (d.doc_id, pub.published_at, pub.ts, int(pub.estimated)))
+                    self._db.execute("INSERT INTO published VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
+                                     (d.doc_id, pub.published_at, pub.ts, int(pub.estimated)))
                     if kind == INGESTED and not pub.estimated:  # a date line at the top of the text: the article's own date
                         self._db.execute("UPDATE documents SET published_at=?, published_kind=? WHERE doc_id=? AND published_kind=?",
                                          (pub.published_at, PUBLISHED, d.doc_id, INGESTED))
                 assign_story(self._db, d.doc_id, d.title, d.text)
-            for c in chunks:
-                cur = self._db.execute(
-                    'INSERT OR IGNORE INTO chunks (chunk_id, doc_id, position, start, "end", text, subs) VALUES (?,?,?,?,?,?,?)',
-                    (c.chunk_id, c.doc_id, c.position, c.start, c.end, c.text, c.subs),
-                )
-                if cur.rowcount:
-                    self._db.execute(
-                        "INSERT INTO fts (rowid, title, body) VALUES (?,?,?)",
-                        (cur.lastrowid, fts_text(c.title), fts_text(c.text)),
-                    )
+            self._add_chunks(chunks)
+
+    def _add_chunks(self, chunks: Sequence[Chunk]) -> None:
+        """Store new chunks (a chunk id already stored is left alone) with their FTS5 rows, inside the caller's transaction."""
+        for c in chunks:
+            cur = self._db.execute(
+                'INSERT OR IGNORE INTO chunks (chunk_id, doc_id, position, start, "end", text, subs) VALUES (?,?,?,?,?,?,?)',
+                (c.chunk_id, c.doc_id, c.position, c.start, c.end, c.text, c.subs),
+            )
+            if cur.rowcount:
+                self._db.execute("INSERT INTO fts (rowid, title, body) VALUES (?,?,?)", (cur.lastrowid, fts_text(c.title), fts_text(c.text)))
 
     @_guarded
     def remove_docs(self, doc_ids: Sequence[str]) -> None:
         """Remove documents, their chunks and their FTS rows in one transaction."""
         with self._tx():
             for d in doc_ids:
-                for (rowid,) in self._db.execute("SELECT rowid FROM chunks WHERE doc_id=?", (d,)).fetchall():
-                    self._db.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
-                self._db.execute("DELETE FROM chunks WHERE doc_id=?", (d,))
+                self._remove_chunks(d)
                 self._db.execute("DELETE FROM documents WHERE doc_id=?", (d,))
                 self._db.execute("DELETE FROM doc_paths WHERE doc_id=?", (d,))
                 for table in ("published", "stories", "story_bands"):
                     self._db.execute(f"DELETE FROM {table} WHERE doc_id=?", (d,))
+
+    def _remove_chunks(self, doc_id: str) -> None:
+        """Delete a document's chunks and their FTS5 rows, inside the caller's transaction."""
+        for (rowid,) in self._db.execute("SELECT rowid FROM chunks WHERE doc_id=?", (doc_id,)).fetchall():
+            self._db.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
+        self._db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
 
     @_guarded
     def search(self, query: str, k: int, within: tuple[float, float] | None = None) -> list[tuple[str, float]]:

@@ -10,7 +10,7 @@ import pytest
 from bot.app import build_answerer, load_generator, open_index
 from bot.core.events import Done, Token
 from bot.settings import Settings
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, both_backends
 
 pytestmark = pytest.mark.slow
 QUESTION = "Combien Meta prévoit-il d'investir dans Scale AI ?"
@@ -47,22 +47,27 @@ def test_sources_carry_offsets_into_their_document(real):
         assert docs[s.doc_id].text[s.start : s.end] == s.text
 
 
-def _cli(*args, data_dir, stdin=None, timeout=240):
+def _cli(*args, data_dir, stdin=None, timeout=240, database_url=None):
     env = {**os.environ, "NEWSBOT_DATA_DIR": str(data_dir), "NEWSBOT_MODEL": "bundled", "NEWSBOT_MAX_TOKENS": "32", "NEWSBOT_N_CTX": "2048"}
+    if database_url:
+        env["NEWSBOT_DATABASE_URL"] = database_url
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout
     )
 
 
-def test_cli_ingest_is_idempotent_and_ask_prints_json(tmp_path):
-    first = _cli("ingest", "--json", data_dir=tmp_path)
+@both_backends
+def test_cli_ingest_is_idempotent_and_ask_prints_json(tmp_path, database_url):
+    first = _cli("ingest", "--json", data_dir=tmp_path, database_url=database_url)
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["documents"] == 3 and report["added"] == report["chunks"] > 3
-    again = json.loads(_cli("ingest", "--json", data_dir=tmp_path).stdout)
+    again = json.loads(_cli("ingest", "--json", data_dir=tmp_path, database_url=database_url).stdout)
     assert (again["added"], again["unchanged"], again["removed"]) == (0, report["chunks"], 0)
+    if database_url:  # nothing of the catalog is in the data directory
+        assert not (tmp_path / "catalog.sqlite3").exists()
 
-    out = _cli("ask", "--json", QUESTION, data_dir=tmp_path)
+    out = _cli("ask", "--json", QUESTION, data_dir=tmp_path, database_url=database_url)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert set(answer) == {"question", "answer", "abstained", "sources", "timings", "unsupported"}

@@ -8,7 +8,9 @@ import pytest
 from bot.core.events import Cancel, Done, Queued, Retrieved, Started, Token
 from bot.core.prompting import Turn
 from retrieval.errors import GenerationError, InputError
-from tests.conftest import SEEDS, make_answerer
+from tests.conftest import SEEDS, both_backends, make_answerer
+
+pytestmark = both_backends  # the answer loop over the SQLite catalog and over the PostgreSQL one
 
 
 def test_answer_streams_tokens_then_done_with_sources(answerer, fake_generator):

@@ -104,3 +104,27 @@ def test_cli_doctor_exit_codes_and_no_token_in_output(tmp_path):
                          env={**env, "NEWSBOT_TELEGRAM_TOKEN": secret})
     assert run.returncode == 1 and "PROBLEM  telegram token" in run.stdout
     assert secret not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_the_postgresql_database_is_checked_and_agrees_with_chroma(settings, tmp_path):
+    index = open_index(settings, embedder=FakeEmbedder())
+    index.indexer.ingest([SEEDS], progress=False)
+    index.close()
+    code, text = _doctor(settings)
+    assert code == 0, text
+    assert "ok       database: PostgreSQL reachable, catalog schema 2, 3 documents, 9 passages" in text
+    assert "ok       index: 3 documents, 9 passages; Chroma and the catalog agree" in text
+    assert not (settings.data_dir / "catalog.sqlite3").exists()
+
+
+def test_an_unreachable_database_is_a_problem_naming_the_setting_not_the_address(tmp_path):
+    from tests.servers import free_port
+
+    port = free_port()
+    settings = Settings(data_dir=tmp_path / "data", model="bundled", database_url=f"postgresql://u:pw@127.0.0.1:{port}/db",
+                        _env_file=None)
+    code, text = _doctor(settings)
+    line = next(line for line in text.splitlines() if line.startswith("PROBLEM  database:"))
+    assert code == 1 and "unavailable" in line and "NEWSBOT_DATABASE_URL" in line
+    assert str(port) not in text and ":pw@" not in text and "127.0.0.1" not in text

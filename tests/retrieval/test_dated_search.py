@@ -20,17 +20,24 @@ DATED = Path(__file__).parent.parent / "data" / "dated"
 PARIS = ZoneInfo("Europe/Paris")
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
-    """The dated corpus in a real catalog, with the fake embedder and an in-memory vector store."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def index(request, tmp_path_factory):
+    """The dated corpus in a real catalog (SQLite, then PostgreSQL), with the fake embedder and an in-memory vector store."""
     from bot.app import open_index
     from bot.settings import Settings
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("dated"), _env_file=None)
+    url = None
+    if request.param == "postgres":
+        cluster = request.getfixturevalue("pg_cluster")
+        cluster.execute("CREATE DATABASE dated_search TEMPLATE newsbot_template")
+        url = cluster.url("dated_search")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("dated"), database_url=url, _env_file=None)
     idx = open_index(settings, embedder=FakeEmbedder(), store=MemoryStore())
     idx.indexer.ingest([DATED / "articles.jsonl"], progress=False)
     yield idx
     idx.close()
+    if url:
+        cluster.execute("DROP DATABASE dated_search WITH (FORCE)")
 
 
 def _june(day: int, end: int | None = None) -> DateRange:

@@ -8,7 +8,7 @@ import pytest
 
 from retrieval.documents import Document
 from retrieval.stores.catalog import Catalog
-from tests.conftest import SEED_FILE
+from tests.conftest import SEED_FILE, both_backends
 
 
 def _origins(index, title):
@@ -17,6 +17,7 @@ def _origins(index, title):
     return sorted((p.rsplit("/", 1)[-1], s) for p, s in index.catalog.origins(doc_id))
 
 
+@both_backends
 def test_two_files_with_the_same_article_are_stored_once(fake_index, tmp_path):
     folder = tmp_path / "a"
     folder.mkdir()
@@ -38,6 +39,7 @@ def test_two_files_with_the_same_article_are_stored_once(fake_index, tmp_path):
     assert fake_index.store.ids() == set()
 
 
+@both_backends
 def test_identical_jsonl_records_from_two_outlets_keep_both_sources(fake_index, tmp_path):
     record = {"title": "Dépêche", "text": "Le gouvernement a annoncé un plan pour l'hôpital public."}
     lines = [json.dumps({**record, "source": "AFP"}), json.dumps({**record, "source": "Reuters"}), json.dumps(record)]
@@ -49,6 +51,7 @@ def test_identical_jsonl_records_from_two_outlets_keep_both_sources(fake_index, 
     assert fake_index.store.ids() == fake_index.catalog.vector_ids()
 
 
+@both_backends
 def test_a_copy_of_the_seed_file_adds_nothing_and_renaming_keeps_the_passages(fake_index, tmp_path):
     folder = tmp_path / "seeds"
     folder.mkdir()

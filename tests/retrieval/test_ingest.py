@@ -3,7 +3,7 @@
 import shutil
 
 from retrieval.ingest import Indexer
-from tests.conftest import SEED_FILE, SEEDS
+from tests.conftest import SEED_FILE, SEEDS, both_backends
 from tests.fakes import FakeEmbedder, MemoryStore
 
 
@@ -15,6 +15,7 @@ def _folder(tmp_path):
     return folder
 
 
+@both_backends
 def test_first_ingest_adds_everything_and_a_rerun_adds_nothing(fake_index, tmp_path):
     folder = _folder(tmp_path)
     first = fake_index.indexer.ingest([folder])
@@ -25,6 +26,7 @@ def test_first_ingest_adds_everything_and_a_rerun_adds_nothing(fake_index, tmp_p
     assert (again.added, again.removed, again.unchanged, again.chunks) == (0, 0, first.chunks, first.chunks)
 
 
+@both_backends
 def test_edited_file_replaces_its_passages(fake_index, tmp_path):
     folder = _folder(tmp_path)
     fake_index.indexer.ingest([folder])
@@ -36,6 +38,7 @@ def test_edited_file_replaces_its_passages(fake_index, tmp_path):
     assert fake_index.store.ids() == fake_index.catalog.vector_ids()
 
 
+@both_backends
 def test_deleted_file_goes_when_its_folder_is_ingested_again(fake_index, tmp_path):
     folder = _folder(tmp_path)
     fake_index.indexer.ingest([folder])
@@ -46,6 +49,7 @@ def test_deleted_file_goes_when_its_folder_is_ingested_again(fake_index, tmp_pat
     assert fake_index.store.ids() == fake_index.catalog.vector_ids()
 
 
+@both_backends
 def test_unreadable_files_are_reported_and_the_rest_goes_in(fake_index, tmp_path):
     folder = _folder(tmp_path)
     (folder / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
@@ -57,17 +61,16 @@ def test_unreadable_files_are_reported_and_the_rest_goes_in(fake_index, tmp_path
     assert report.documents == 4
 
 
+@both_backends
 def test_embedding_is_batched(fake_index):
     fake_index.indexer.ingest([SEEDS])
     assert fake_index.embedder.calls == [len(fake_index.catalog.vector_ids())]
 
 
-def test_interrupted_ingestion_is_completed_by_a_rerun(settings, tmp_path):
-    from retrieval.stores.catalog import Catalog
-
+@both_backends
+def test_interrupted_ingestion_is_completed_by_a_rerun(catalog, tmp_path):
     folder = _folder(tmp_path)
     store, embedder = MemoryStore(), FakeEmbedder()
-    catalog = Catalog(tmp_path / "cat.sqlite3")
     indexer = Indexer(embedder, store, catalog, chunk_chars=200)
     full = indexer.ingest([folder])
     # Simulate a crash between the vector write and the catalog write, and one between a delete's two halves.

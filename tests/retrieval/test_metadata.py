@@ -6,6 +6,7 @@ import json
 from bot.cli.render import print_sources
 from bot.telegram.formatting import source_line
 from retrieval.documents import iso_date
+from tests.conftest import both_backends
 from tests.fakes import QUOTE_FIRST
 
 
@@ -24,6 +25,7 @@ def _ask(answerer, fake_index, tmp_path, records):
     return list(answerer.answer_sync("grève des contrôleurs aériens"))[-1]
 
 
+@both_backends
 def test_sources_carry_published_at_author_url_and_source(answerer, fake_index, tmp_path):
     done = _ask(answerer, fake_index, tmp_path, [{
         "title": "Grève des contrôleurs aériens", "text": "Les contrôleurs aériens sont en grève ce jeudi à Orly.",
@@ -40,6 +42,7 @@ def test_sources_carry_published_at_author_url_and_source(answerer, fake_index, 
     assert "</b> — Le Monde · 12 juin 2025\n" in source_line(done.sources[0])
 
 
+@both_backends
 def test_an_undated_article_is_dated_when_added_and_marked_so(answerer, fake_index, tmp_path):
     done = _ask(answerer, fake_index, tmp_path, [{
         "title": "Grève des contrôleurs aériens", "text": "Les contrôleurs aériens sont en grève ce jeudi à Orly."}])

@@ -7,12 +7,13 @@ import pytest
 from retrieval.errors import FetchError
 from retrieval.sources.feeds import FeedStore, parse_feed
 from retrieval.sources.refresh import MAX_ITEMS, Refresher
+from tests.conftest import both_backends
 from tests.news_site import ATOM, FR_ITEMS, RSS, article_html, atom, rss
 
 
 @pytest.fixture
-def feeds(tmp_path):
-    store = FeedStore(tmp_path / "feeds.sqlite3")
+def feeds(tmp_path, database_url):
+    store = FeedStore(tmp_path / "feeds.sqlite3", database_url)
     yield store
     store.close()
 
@@ -29,6 +30,7 @@ def _serve_standard(site):
         {"title": "Gone", "link": f"{site.url}/status/404", "summary": "This page was removed."}]))
 
 
+@both_backends
 def test_rss_with_content_and_atom_with_links_then_a_second_refresh_adds_nothing(site, feeds, refresher, fake_index):
     _serve_standard(site)
     feeds.add(f"{site.url}/feeds/fr.xml", "le-fil")
@@ -47,6 +49,7 @@ def test_rss_with_content_and_atom_with_links_then_a_second_refresh_adds_nothing
     assert site.hits["/news/council-budget"] == 1  # a 304 feed costs one request, no page and no embedding
 
 
+@both_backends
 def test_an_edited_item_replaces_its_passages(site, feeds, refresher, fake_index):
     site.pages["/feeds/fr.xml"] = (RSS, rss("Le Fil", FR_ITEMS))
     feeds.add(f"{site.url}/feeds/fr.xml", "le-fil")
@@ -61,6 +64,7 @@ def test_an_edited_item_replaces_its_passages(site, feeds, refresher, fake_index
     assert "plus de deux cents" in text and "cinquantaine" not in text
 
 
+@both_backends
 def test_broken_feeds_are_named_and_the_rest_goes_in(site, feeds, refresher, fake_index):
     _serve_standard(site)
     for name, path in [("html", "/feeds/html"), ("broken", "/feeds/broken.xml"), ("missing", "/status/404"),
@@ -103,6 +107,7 @@ def test_xml_entity_expansion_and_external_entities_are_refused():
             parse_feed(body, "http://feed.example/rss")
 
 
+@both_backends
 def test_feed_names_are_unique_and_a_feed_is_followed_once(feeds):
     a = feeds.add("http://news.example/rss")
     b = feeds.add("http://news.example/other.rss")
@@ -111,3 +116,23 @@ def test_feed_names_are_unique_and_a_feed_is_followed_once(feeds):
         feeds.add("http://news.example/rss")
     assert feeds.remove("news.example-2").url == "http://news.example/other.rss"
     assert [f.name for f in feeds.all()] == ["news.example"]
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_replicas_sharing_the_database_refresh_one_at_a_time(site, feeds, fetcher, fake_index, tmp_path, database_url):
+    _serve_standard(site)
+    feeds.add(f"{site.url}/feeds/fr.xml", "le-fil")
+    other = FeedStore(tmp_path / "other.sqlite3", database_url)  # another replica: its own pool, the same tables
+    try:
+        assert [f.name for f in other.all()] == ["le-fil"]
+        mine, theirs = Refresher(feeds, fetcher, fake_index.indexer), Refresher(other, fetcher, fake_index.indexer)
+        with other.refresh_turn() as held:  # the other replica is refreshing
+            assert held
+            skipped = mine.refresh_all()
+        assert skipped.skipped and skipped.feeds == 0 and site.hits.get("/feeds/fr.xml", 0) == 0
+        done = mine.refresh_all()  # its turn was given back
+        assert not done.skipped and done.added == 2
+        again = theirs.refresh_all()  # the other replica sees the items already read
+        assert (again.added, again.not_modified) == (0, 1)
+    finally:
+        other.close()

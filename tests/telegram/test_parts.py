@@ -17,6 +17,7 @@ from bot.telegram.limits import UserLimits
 from bot.telegram.main import RedactToken
 from bot.telegram.streaming import retry_seconds
 from tests.fake_telegram import BOT, document, message
+from tests.conftest import both_backends
 
 
 @pytest.fixture(autouse=True)
@@ -38,18 +39,21 @@ def test_one_question_in_flight_and_a_per_minute_limit():
     assert limits.begin(1) is None
 
 
-def test_conversations_survive_a_restart_and_keep_the_last_turns(tmp_path):
+@both_backends
+def test_conversations_survive_a_restart_and_keep_the_last_turns(tmp_path, database_url):
     path = tmp_path / "c.sqlite3"
-    store = ConversationStore(path, keep=2)
+    store = ConversationStore(path, keep=2, database_url=database_url)
     src = Source(1, "d", "Titre", "c", "texte", 0.5, 0, 5, None, "Le Monde")
     for i in range(3):
         store.add(7, f"q{i}", f"a{i}", [src])
     store.add(8, "autre", "chat", [])
     store.close()
-    store = ConversationStore(path, keep=2)
+    store = ConversationStore(path, keep=2, database_url=database_url)  # a restart, or another replica in PostgreSQL
     assert [t.question for t in store.recent(7)] == ["q1", "q2"] and store.last_sources(7) == [src]
     assert store.reset(7) == 2 and store.recent(7) == [] and store.recent(8)[0].answer == "chat"
     assert ConversationStore(tmp_path / "none.sqlite3", keep=0).recent(7) == []
+    store.close()
+    assert not database_url or not path.exists()  # in PostgreSQL nothing is written in the data directory
 
 
 def verdict(update: dict, users=(1,), chats=(-5,), admins=(9,)) -> Verdict:

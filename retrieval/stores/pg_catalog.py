@@ -1,0 +1,244 @@
+"""The catalog in PostgreSQL (NEWSBOT_DATABASE_URL): the same tables as the SQLite file, and full-text search for FTS5.
+
+Each passage carries a generated ``tsvector``: its title (weight A) and text (weight B), each through a French and an
+English configuration that fold accents first (``unaccent``), under a GIN index. A query ORs its words in both
+configurations and is ranked by BM25 computed in SQL, the title weighted above the body, so its scores have the range
+the fusion and the abstention threshold were tuned on with FTS5 (docs/retrieval.md). Several processes share the database: every
+write is one transaction, and inserts that meet a row another process just wrote leave it alone (``ON CONFLICT``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from retrieval.chunking import Chunk
+from retrieval.errors import IndexDamaged
+from retrieval.fusion import DEFAULT_BODY_WEIGHT, DEFAULT_TITLE_WEIGHT
+from retrieval.stores.catalog import COMMON_SHARE, KEEP_WHEN_ALL_COMMON, SCHEMA_VERSION, SKIP_FROM_ROWS, Catalog
+from retrieval.stores.pg import Database, describe, pg_sql
+from retrieval.textnorm import clean_text
+
+# BM25 (k1 1.2, b 0.75, as FTS5) over the passages the GIN index finds for the ORed words. Every passage holding a query
+# lexeme is among them, so each lexeme's document frequency is counted there; a title occurrence (weight A) counts as
+# TITLE/BODY body ones. ts_rank, which has no IDF, measured 0.54 lexical hit@1 on the PIAF subset against 0.72 for this
+# and FTS5's 0.74 (docs/retrieval.md).
+BM25 = """
+WITH q AS (SELECT ?::tsquery AS q),
+hits AS (SELECT c.chunk_id, c.tsv, length(c.tsv) AS len FROM q, chunks c {dated}WHERE c.tsv @@ q.q),
+qlex AS (SELECT unnest(?::text[]) AS lexeme),
+tf AS (SELECT h.chunk_id, h.len, u.lexeme, (SELECT sum(CASE w WHEN 'A' THEN ?::float8 ELSE 1 END) FROM unnest(u.weights) w) AS tf
+       FROM hits h, unnest(h.tsv) u WHERE u.lexeme IN (SELECT lexeme FROM qlex)),
+df AS (SELECT lexeme, count(*) AS df FROM tf GROUP BY lexeme),
+stats AS (SELECT avg(len) AS avglen, greatest((SELECT max(df) FROM df), {n}) AS n FROM hits)
+SELECT tf.chunk_id, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5)) * tf.tf * 2.2
+                        / (tf.tf + 1.2 * (0.25 + 0.75 * tf.len / stats.avglen))) AS score
+FROM tf JOIN df USING (lexeme), stats GROUP BY tf.chunk_id ORDER BY score DESC, tf.chunk_id LIMIT ?
+"""
+MAX_QUERY_WORDS = 32
+COUNT_BELOW = 20_000  # passages: under this the IDF's passage count is COUNT(*), above it PostgreSQL's estimate
+# As in the FTS5 catalog (COMMON_SHARE, SKIP_FROM_ROWS, KEEP_WHEN_ALL_COMMON): from SKIP_FROM_ROWS passages on, a lexeme
+# in more than COMMON_SHARE of them is left out of the query; their matches cost the time, their IDF is near 0.
+SCHEMA_LOCK = 0x6E657773  # pg_advisory_xact_lock key while the schema is created or migrated ("news")
+
+_TSV = ("setweight(to_tsvector('newsbot_fr', title), 'A') || setweight(to_tsvector('newsbot_en', title), 'A') || "
+        "setweight(to_tsvector('newsbot_fr', text), 'B') || setweight(to_tsvector('newsbot_en', text), 'B')")
+SCHEMA = [
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    *(f"""DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'newsbot_{lang}') THEN
+         CREATE TEXT SEARCH CONFIGURATION newsbot_{lang} (COPY = {name});
+         ALTER TEXT SEARCH CONFIGURATION newsbot_{lang} ALTER MAPPING FOR hword, hword_part, word WITH unaccent, {name}_stem;
+       END IF; END $$""" for lang, name in (("fr", "french"), ("en", "english"))),
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS documents (
+        doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT, published_at TEXT, source TEXT,
+        length BIGINT NOT NULL, author TEXT, published_kind TEXT NOT NULL DEFAULT 'ingested')""",
+    "CREATE INDEX IF NOT EXISTS documents_url ON documents(url)",
+    "CREATE INDEX IF NOT EXISTS documents_path ON documents(path)",
+    """CREATE TABLE IF NOT EXISTS doc_paths (
+        doc_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', PRIMARY KEY (path, doc_id, source))""",
+    "CREATE INDEX IF NOT EXISTS doc_paths_doc ON doc_paths(doc_id)",
+    f"""CREATE TABLE IF NOT EXISTS chunks (
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL,
+        position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+        subs INTEGER NOT NULL DEFAULT 0, title TEXT NOT NULL DEFAULT '', tsv tsvector GENERATED ALWAYS AS ({_TSV}) STORED)""",
+    "CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id)",
+    "CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING GIN (tsv)",
+    """CREATE TABLE IF NOT EXISTS published (
+        doc_id TEXT PRIMARY KEY, published_at TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL, estimated INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS published_ts ON published(ts)",
+    "CREATE TABLE IF NOT EXISTS stories (doc_id TEXT PRIMARY KEY, story TEXT NOT NULL, signature BYTEA NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS stories_story ON stories(story)",
+    """CREATE TABLE IF NOT EXISTS story_bands (
+        band INTEGER NOT NULL, key BIGINT NOT NULL, doc_id TEXT NOT NULL, PRIMARY KEY (band, key, doc_id))""",
+    "CREATE INDEX IF NOT EXISTS story_bands_doc ON story_bands(doc_id)",
+    # Passages holding each lexeme, kept by add and remove: the query leaves the commonest lexemes out.
+    "CREATE TABLE IF NOT EXISTS lexemes (lexeme TEXT PRIMARY KEY, df INTEGER NOT NULL)",
+]
+_COUNT_LEXEMES = ("SELECT lex, count(*) FROM chunks c, unnest(tsvector_to_array(c.tsv)) lex WHERE {where} GROUP BY lex ORDER BY lex")
+# Migrations from schema N to N+1, run in the schema lock's transaction (none yet: schema 2 is the first in PostgreSQL).
+MIGRATIONS: dict[int, list[str]] = {}
+_QUERY_WORD = re.compile(r"[^\W_]+")
+
+
+def create_schema(conn, target: int = SCHEMA_VERSION) -> int:
+    """Create the tables (one process at a time, under an advisory lock), migrate an older schema, refuse a newer one.
+
+    Returns the schema version found before (0 for a new database).
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+        exists = conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() if exists else None
+        found = int(row[0]) if row else 0
+        if found > target:
+            raise IndexDamaged(f"the PostgreSQL catalog was written by a newer newsbot (schema {found}); upgrade newsbot")
+        for version in range(found, target) if found else ():  # pragma: no cover - no migration exists yet
+            for statement in MIGRATIONS.get(version, []):
+                conn.execute(statement)
+        if found < target:
+            for statement in SCHEMA:
+                conn.execute(statement)
+            conn.execute("INSERT INTO meta VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         (str(target),))
+    return found
+
+
+def schema_version(conn) -> int | None:
+    """The schema version stored in the database, None when it has no catalog."""
+    if not conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]:
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return int(row[0]) if row else None
+
+
+def ts_query(text: str) -> str:
+    """A to_tsquery expression ORing the query's words ("" when none): each word is letters and digits only."""
+    words = list(dict.fromkeys(w.casefold() for w in _QUERY_WORD.findall(clean_text(text))))[:MAX_QUERY_WORDS]
+    return " | ".join(words)
+
+
+class PgCatalog(Catalog):
+    """The catalog's documents, chunks, dates and story groups in PostgreSQL, searched with its full-text search."""
+
+    where = "the PostgreSQL catalog"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        import psycopg_pool
+
+        self.driver_errors = (psycopg.Error, psycopg_pool.PoolTimeout)
+        self.path = None
+        self._count_cache = None
+        self.database = Database(url)
+        try:
+            with self.database.session() as conn:
+                create_schema(conn)
+        except BaseException:
+            self.database.close()
+            raise
+
+    @property
+    def _db(self):
+        """The connection lent to this thread for the current method."""
+        return self.database.conn
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self.database.close()
+
+    def _session(self):
+        """Borrow a pooled connection for the method (nested calls share it)."""
+        return self.database.session()
+
+    def _failure(self, exc: BaseException) -> Exception:
+        """A one-line DatabaseError: the server gone, the disk full, or a refused statement (never the URL)."""
+        return describe(exc)
+
+    def _tx(self):
+        """A write transaction on the borrowed connection."""
+        return self._db.transaction()
+
+    def _add_chunks(self, chunks: Sequence[Chunk]) -> None:
+        """Store new chunks (the tsvector is generated from title and text) and count their lexemes; a chunk id already
+        stored (by this or another process) is left alone and not counted again."""
+        if not chunks:
+            return
+        with self._db.conn.cursor() as cur:
+            cur.executemany(
+                pg_sql('INSERT INTO chunks (chunk_id, doc_id, position, start, "end", text, subs, title) VALUES (?,?,?,?,?,?,?,?) '
+                       "ON CONFLICT (chunk_id) DO NOTHING RETURNING chunk_id"),
+                [(c.chunk_id, c.doc_id, c.position, c.start, c.end, c.text, c.subs, c.title) for c in chunks], returning=True,
+            )
+            added = []
+            while True:
+                added += [r[0] for r in cur.fetchall()]
+                if not cur.nextset():
+                    break
+        if added:  # in lexeme order, so two writers lock the rows they share in the same order (no deadlock)
+            self._db.execute("INSERT INTO lexemes " + _COUNT_LEXEMES.format(where="c.chunk_id = ANY(?)") +
+                             " ON CONFLICT (lexeme) DO UPDATE SET df = lexemes.df + excluded.df", (added,))
+
+    def _remove_chunks(self, doc_id: str) -> None:
+        """Delete a document's chunks (their tsvector goes with them) and uncount their lexemes."""
+        self._db.execute("UPDATE lexemes l SET df = l.df - x.n FROM (" + _COUNT_LEXEMES.format(where="c.doc_id = ?") +
+                         ") AS x(lex, n) WHERE l.lexeme = x.lex", (doc_id,))
+        self._db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+
+    def search(self, query: str, k: int, within: tuple[float, float] | None = None) -> list[tuple[str, float]]:
+        """Full-text top ``k`` (title weighted above body), published in [start, end) UNIX time when ``within`` is given
+        (ingestion times never count); scores are positive, higher is better, on the scale of FTS5's BM25."""
+        if not ts_query(query):
+            return []
+        text = clean_text(query)
+        found = self.rows("SELECT l, coalesce(x.df, 0) FROM unnest(tsvector_to_array(to_tsvector('newsbot_fr', ?) || "
+                          "to_tsvector('newsbot_en', ?))) l LEFT JOIN lexemes x ON x.lexeme = l", (text, text))
+        n = self._passages()
+        lexemes = [lex for lex, df in found if df > 0]
+        if n >= SKIP_FROM_ROWS:
+            df = dict(found)
+            common = {lex for lex in lexemes if df[lex] > COMMON_SHARE * n}
+            if len(common) == len(lexemes):  # nothing rare: keep the rarest few rather than nothing
+                common -= set(sorted(lexemes, key=lambda lex: df[lex])[:KEEP_WHEN_ALL_COMMON])
+            lexemes = [lex for lex in lexemes if lex not in common]
+        if not lexemes:
+            return []
+        match = " | ".join("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in lexemes)
+        dated = "JOIN published p ON p.doc_id = c.doc_id AND p.estimated = 0 AND p.ts >= ? AND p.ts < ? " if within else ""
+        rows = self.rows(BM25.format(dated=dated, n=n), (match, *(within or ()), lexemes, DEFAULT_TITLE_WEIGHT / DEFAULT_BODY_WEIGHT, k))
+        return [(cid, float(s)) for cid, s in rows]
+
+    def _passages(self) -> int:
+        """The number of passages, for BM25's IDF: PostgreSQL's own estimate on a large table (COUNT(*) took 80 ms at
+        100,000 passages), counted on a small one, where the estimate may lag and a count costs nothing."""
+        estimate = self.rows("SELECT reltuples::bigint FROM pg_class WHERE oid = 'chunks'::regclass")[0][0]
+        if estimate >= COUNT_BELOW:
+            return int(estimate)
+        return self.rows("SELECT COUNT(*) FROM chunks")[0][0]
+
+    def fts_rows(self) -> int:
+        """Passages with a search vector (one per chunk: it is generated with the row)."""
+        return self.rows("SELECT COUNT(*) FROM chunks WHERE tsv IS NOT NULL")[0][0]
+
+    def check(self) -> str | None:
+        """None when the database answers and holds this newsbot's schema, else the problem."""
+        try:
+            with self._session() as conn:
+                version = schema_version(conn)
+        except self.driver_errors as exc:
+            return str(self._failure(exc))
+        return None if version == SCHEMA_VERSION else f"schema version {version}, this newsbot needs {SCHEMA_VERSION}"
+
+    def schema_version(self) -> int | None:
+        """The schema version stored in the database."""
+        with self._session() as conn:
+            return schema_version(conn)
+
+    def wipe(self) -> None:
+        """Empty every table of the catalog in one transaction (`ingest --rebuild`); the schema stays."""
+        with self._session(), self._tx():
+            self._db.execute("TRUNCATE documents, doc_paths, chunks, published, stories, story_bands, lexemes")
+
+    def _sound(self) -> bool:
+        """PostgreSQL checks its own pages: a refused statement is never damage to rebuild."""
+        return True
