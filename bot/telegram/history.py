@@ -61,11 +61,7 @@ class ConversationStore:
         if database_url:
             from retrieval.stores.pg import Database
 
-            self._pg = Database(database_url, max_size=4)
-            with self._pg.session() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext('newsbot.turns'))")
-                for statement in PG_SCHEMA:
-                    conn.execute(statement)
+            self._pg = Database.with_tables(database_url, "turns", PG_SCHEMA, max_size=4)
             return
         private_file(path)  # users' messages: the service user's only
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

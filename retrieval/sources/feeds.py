@@ -68,11 +68,7 @@ class FeedStore:
         if database_url:
             from retrieval.stores.pg import Database
 
-            self._pg = Database(database_url, max_size=2)
-            with self._pg.session() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext('newsbot.feeds'))")
-                for statement in PG_SCHEMA:
-                    conn.execute(statement)
+            self._pg = Database.with_tables(database_url, "feeds", PG_SCHEMA, max_size=2)
             return
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

@@ -96,6 +96,17 @@ class Database:
             self._pool.close(timeout=0)
             raise describe(exc) from None
 
+    @classmethod
+    def with_tables(cls, url: str, name: str, statements: Sequence[str], *, max_size: int = POOL_MAX) -> "Database":
+        """A pool with the ``CREATE … IF NOT EXISTS`` statements run first, under an advisory lock named after the
+        tables, so replicas starting together do not race on the catalog tables of PostgreSQL."""
+        db = cls(url, max_size=max_size)
+        with db.session() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"newsbot.{name}",))
+            for statement in statements:
+                conn.execute(statement)
+        return db
+
     @contextmanager
     def session(self) -> Iterator[Conn]:
         """This thread's connection for the block (the same one when blocks nest); errors become DatabaseError."""

@@ -17,7 +17,9 @@ QUESTIONS = [
 ]
 
 
-def test_eval_generate_reports_every_metric_before_and_after(monkeypatch, fake_index, settings) -> None:
+def _three_answers(monkeypatch, fake_index, settings):
+    """The seeds ingested and a fake model whose three answers hold each fault the checks fix: a wrong marker and an
+    unsupported figure, a missing marker, an English abstention to a French question."""
     fake = FakeGenerator()
     fake.enqueue(
         "Meta va investir plus de 10 milliards de dollars dans Scale AI [3]. Meta a aussi investi 99 milliards [1].",
@@ -26,7 +28,11 @@ def test_eval_generate_reports_every_metric_before_and_after(monkeypatch, fake_i
     )
     monkeypatch.setattr(eval_cli, "load_generator", lambda settings, interactive: fake)
     fake_index.indexer.ingest([SEEDS])
-    settings = settings.model_copy(update={"abstain_threshold": 0.0})
+    return settings.model_copy(update={"abstain_threshold": 0.0})
+
+
+def test_eval_generate_reports_every_metric_before_and_after(monkeypatch, fake_index, settings) -> None:
+    settings = _three_answers(monkeypatch, fake_index, settings)
     result = eval_cli._generate(settings, fake_index, QUESTIONS, lambda msg: None)
     assert result["model"] == "fake-model.gguf" and result["answered"] == 3
     for stage in ("raw", "mark", "final"):
@@ -46,15 +52,7 @@ def test_eval_generate_reports_every_metric_before_and_after(monkeypatch, fake_i
 def test_answers_file_rescored_gives_the_same_scores(monkeypatch, fake_index, settings, tmp_path) -> None:
     from bot.cli.answer_quality import rescore
 
-    fake = FakeGenerator()
-    fake.enqueue(
-        "Meta va investir plus de 10 milliards de dollars dans Scale AI [3]. Meta a aussi investi 99 milliards [1].",
-        "Meta plans to invest more than $10 billion in Scale AI.",
-        "The articles do not say.",
-    )
-    monkeypatch.setattr(eval_cli, "load_generator", lambda settings, interactive: fake)
-    fake_index.indexer.ingest([SEEDS])
-    settings = settings.model_copy(update={"abstain_threshold": 0.0})
+    settings = _three_answers(monkeypatch, fake_index, settings)
     answers = tmp_path / "answers.jsonl"
     result = eval_cli._generate(settings, fake_index, QUESTIONS, lambda msg: None, answers)
     records = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]

@@ -103,8 +103,10 @@ def test_eval_options_reach_the_searcher(monkeypatch, tmp_path, capsys):
 
     monkeypatch.setattr(eval_cli, "evaluate", spy)
     monkeypatch.setattr(eval_cli, "open_index", lambda settings: open_index(settings, embedder=FakeEmbedder(), store=MemoryStore()))
-    args = argparse.Namespace(dataset=DATA / "piaf-subset.json", k="1,3", limit=None, articles=None, generate=0, json=True,
-                              half="held-out", candidates=7, dense_weight=0.5)
+    parser = argparse.ArgumentParser()
+    eval_cli.add_parser(parser.add_subparsers())  # the real options and defaults, not a hand-made copy of them
+    args = parser.parse_args(["eval", str(DATA / "piaf-subset.json"), "--k", "1,3", "--json", "--half", "held-out",
+                              "--candidates", "7", "--dense-weight", "0.5"])
     assert eval_cli.cmd_eval(args, Settings(data_dir=tmp_path / "data", _env_file=None)) == 0
     _, questions = load_squad(DATA / "piaf-subset.json")
     from retrieval.quality.evaluate import half

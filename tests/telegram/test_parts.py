@@ -47,10 +47,14 @@ def test_conversations_survive_a_restart_and_keep_the_last_turns(tmp_path, datab
     for i in range(3):
         store.add(7, f"q{i}", f"a{i}", [src])
     store.add(8, "autre", "chat", [])
+    store.set_language(7, "en")
+    store.set_language(7, "fr")  # the last question's language wins
     store.close()
     store = ConversationStore(path, keep=2, database_url=database_url)  # a restart, or another replica in PostgreSQL
     assert [t.question for t in store.recent(7)] == ["q1", "q2"] and store.last_sources(7) == [src]
+    assert store.language(7) == "fr" and store.language(8) is None
     assert store.reset(7) == 2 and store.recent(7) == [] and store.recent(8)[0].answer == "chat"
+    assert store.language(7) is None  # /reset forgets the chat's language too
     assert ConversationStore(tmp_path / "none.sqlite3", keep=0).recent(7) == []
     store.close()
     assert not database_url or not path.exists()  # in PostgreSQL nothing is written in the data directory
