@@ -21,6 +21,7 @@ from bot.core.ports import Usage
 from bot.settings import Settings, physical_cores
 from retrieval.quality.benchmark import ingestion_speed, percentile, search_latency
 from retrieval.embedding.e5 import E5Embedder
+from retrieval.errors import NewsbotError
 
 QUESTIONS = [  # two questions whose prompts share only the system prompt
     "Combien Meta prévoit-il d'investir dans Scale AI ?",
@@ -162,16 +163,33 @@ def search_only(settings: Settings, sizes: list[int], say) -> dict:
     return {"retrieval": search(_embedder(settings), sizes, say, database_url=settings.database_url), "machine": _machine()}
 
 
+def _llama(settings: Settings, say) -> LlamaGenerator:
+    """The llama.cpp model the bench measures: the configured one, or the bundled one when `auto` found none downloaded
+    (it would answer with quotes, which has no tokens to time)."""
+    if settings.llm_base_url:
+        raise NewsbotError("newsbot bench measures a model run in this process; unset NEWSBOT_LLM_BASE_URL "
+                           "(the LLM server has its own benchmarks)")
+    generator = load_generator(settings, interactive=False, notice=lambda msg: None)
+    if isinstance(generator, LlamaGenerator):
+        return generator
+    if settings.model == "auto":
+        say("generation: no model downloaded, measuring the bundled model (NEWSBOT_MODEL picks another)")
+        return load_generator(settings.model_copy(update={"model": "bundled"}), interactive=False)
+    raise NewsbotError(f"newsbot bench measures a llama.cpp model, and NEWSBOT_MODEL={settings.model} runs none: "
+                       "set NEWSBOT_MODEL=bundled, a .gguf path, or a model from `newsbot models`; "
+                       "`newsbot bench --search-only` needs no model")
+
+
 def run(settings: Settings, sizes: list[int], contexts: list[int], say, documents: int = 40) -> dict:
     """Every measurement, in one process, as one JSON-ready dict."""
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         # Its own index in a temporary folder: never the configured PostgreSQL catalog (--search-only measures that).
         settings = settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
+        say("generation: loading the model …")
+        generator = _llama(settings, say)  # first: a setting that runs no model is refused before any work
         embedder = _embedder(settings)
         index = open_index(settings, embedder=embedder)
         index.indexer.ingest([seeds_dir()], progress=False)
-        say("generation: loading the model …")
-        generator = load_generator(settings, interactive=False)
         answerer = build_answerer(settings, index, generator)
         result = {"generation": generation(answerer, generator)}
         say("bot: event-loop lag during an answer …")

