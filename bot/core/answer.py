@@ -185,6 +185,11 @@ class Answerer:
         end = Generated(Usage(prompt_tokens, completion_tokens), first - prep.retrieve_ms, cancelled=False)
         return [Started(), Token(text), self._finish(prep, text, end)]
 
+    def forget_answers(self) -> None:
+        """Empty the cache of answers already generated, so the next question runs the model (the bench times it)."""
+        with self._cache_lock:
+            self._cache.clear()
+
     def _remember(self, prep: Prepared, text: str, end: Generated) -> None:
         """Keep a complete answer for the same prompt asked again."""
         if end.cancelled or not text.strip():
