@@ -31,13 +31,15 @@ async def on_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if refusal:
         await msg.reply_text(refusal)
         return
-    svc.history.set_language(msg.chat.id, language.detect(question))  # the language the scheduled digest is written in
     flight = Flight(msg.chat.id)
     svc.flights.add(flight)
     private = msg.chat.type == ChatType.PRIVATE
     interval = svc.settings.edit_interval_s if private else svc.settings.group_edit_interval_s
     reply = Reply(context.bot, msg.chat.id, private=private, interval=interval, reply_to=msg.message_id, draft_id=msg.message_id)
     try:
+        # The language the scheduled digest is written in; inside the try, so a database error still releases the
+        # limit. Like every conversation read and write, off the event loop (with PostgreSQL it is a round trip).
+        await asyncio.to_thread(svc.history.set_language, msg.chat.id, language.detect(question))
         done = await _answer(svc, question, flight, reply)
         if done.cancelled and not flight.started:  # /cancel took it out of the queue before it reached the model
             await reply.fail("Cancelled.")
@@ -46,7 +48,8 @@ async def on_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if done.cancelled:
             note = "Stopped: the bot is restarting." if svc.stopping else "Stopped by /cancel."
         if not done.cancelled:
-            svc.history.add(msg.chat.id, done.question, done.answer, done.sources)  # before the limit is released: a follow-up sees it
+            # Before the limit is released: a follow-up sees it.
+            await asyncio.to_thread(svc.history.add, msg.chat.id, done.question, done.answer, done.sources)
         # Released before the final message goes out: a follow-up sent the moment the answer shows is not refused as
         # "in progress" while this coroutine is still on its way back from the send.
         svc.limits.end(user.id)

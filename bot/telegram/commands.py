@@ -51,14 +51,14 @@ async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Forget this chat's conversation."""
     svc: Services = context.bot_data["services"]
-    svc.history.reset(update.effective_chat.id)
+    await asyncio.to_thread(svc.history.reset, update.effective_chat.id)  # a database write: off the event loop
     await update.message.reply_text("Done: I have forgotten this conversation.")
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The sources of the last answer, with titles and quotes."""
     svc: Services = context.bot_data["services"]
-    found = svc.history.last_sources(update.effective_chat.id)
+    found = await asyncio.to_thread(svc.history.last_sources, update.effective_chat.id)
     if not found:
         await update.message.reply_text("No sources yet: the last answer (if any) quoted none.")
         return
