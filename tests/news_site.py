@@ -124,6 +124,14 @@ def _handler(site: NewsSite):
             self.end_headers()
             self.wfile.write(body)
 
+        def _trickle(self, byte: bytes, count: int, every_s: float) -> None:
+            """Write one byte every ``every_s`` seconds, ``count`` times, until the site stops."""
+            for _ in range(count):
+                if site._stop.wait(every_s):
+                    return
+                self.wfile.write(byte)
+                self.wfile.flush()
+
         def _route(self, path: str) -> None:
             if path in site.pages:
                 ctype, body = site.pages[path]
@@ -156,22 +164,12 @@ def _handler(site: NewsSite):
                 return self._route("/articles/greve-sncf")
             if path == "/trickle-headers":  # headers a byte at a time, each well inside a read timeout
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: ")
-                for _ in range(600):
-                    if site._stop.wait(0.2):
-                        return
-                    self.wfile.write(b"a")
-                    self.wfile.flush()
-                return
+                return self._trickle(b"a", 600, 0.2)
             if path == "/trickle":
                 self.send_response(200)
                 self.send_header("Content-Type", HTML)
                 self.end_headers()
-                for _ in range(120):
-                    if site._stop.wait(1):
-                        return
-                    self.wfile.write(b"<")
-                    self.wfile.flush()
-                return
+                return self._trickle(b"<", 120, 1.0)
             if path == "/big":  # 30 MB, streamed without a length
                 self.send_response(200)
                 self.send_header("Content-Type", HTML)
