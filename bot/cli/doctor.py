@@ -64,8 +64,7 @@ def run_checks(settings, embedder=None) -> list[Check]:
 
 def check_database(url: str) -> tuple[bool, str]:
     """The PostgreSQL database answers and holds this newsbot's catalog schema (created on first use when it is new)."""
-    from retrieval.stores.catalog import SCHEMA_VERSION
-    from retrieval.stores.pg_catalog import PgCatalog
+    from retrieval.stores.pg_catalog import SCHEMA_VERSION, PgCatalog
 
     catalog = PgCatalog(url)  # unreachable, refused or written by a newer newsbot: a one-line error, checked by _guard
     try:

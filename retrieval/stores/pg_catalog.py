@@ -15,32 +15,45 @@ from typing import Sequence
 from retrieval.chunking import Chunk
 from retrieval.errors import IndexDamaged
 from retrieval.fusion import DEFAULT_BODY_WEIGHT, DEFAULT_TITLE_WEIGHT
-from retrieval.stores.catalog import COMMON_SHARE, KEEP_WHEN_ALL_COMMON, SCHEMA_VERSION, SKIP_FROM_ROWS, Catalog
+from retrieval.stores.catalog import COMMON_SHARE, KEEP_WHEN_ALL_COMMON, SKIP_FROM_ROWS, Catalog
 from retrieval.stores.pg import Database, describe, pg_sql
 from retrieval.textnorm import clean_text
 
-# BM25 (k1 1.2, b 0.75, as FTS5) over the passages the GIN index finds for the ORed words. Every passage holding a query
-# lexeme is among them, so each lexeme's document frequency is counted there; a title occurrence (weight A) counts as
-# TITLE/BODY body ones. ts_rank, which has no IDF, measured 0.54 lexical hit@1 on the PIAF subset against 0.72 for this
-# and FTS5's 0.74 (docs/retrieval.md).
+# BM25 (k1 1.2, b 0.75, as FTS5) over the postings of the query's lexemes: each is one (lexeme, passage) row holding
+# the lexeme's title and body occurrences and the passage's length, read from the covering primary key alone. Every
+# passage holding a query lexeme is among those rows, so each lexeme's document frequency and the matches' average
+# length are counted there; a title occurrence (weight A) counts as TITLE/BODY body ones. ts_rank, which has no IDF,
+# measured 0.54 lexical hit@1 on the PIAF subset against 0.72 for this and FTS5's 0.74 (docs/retrieval.md). The top
+# ``k`` by score (ties kept) are ranked again by chunk id for a stable order.
 BM25 = """
-WITH q AS (SELECT ?::tsquery AS q),
-hits AS (SELECT c.chunk_id, c.tsv, length(c.tsv) AS len FROM q, chunks c {dated}WHERE c.tsv @@ q.q),
-qlex AS (SELECT unnest(?::text[]) AS lexeme),
-tf AS (SELECT h.chunk_id, h.len, u.lexeme, (SELECT sum(CASE w WHEN 'A' THEN ?::float8 ELSE 1 END) FROM unnest(u.weights) w) AS tf
-       FROM hits h, unnest(h.tsv) u WHERE u.lexeme IN (SELECT lexeme FROM qlex)),
-df AS (SELECT lexeme, count(*) AS df FROM tf GROUP BY lexeme),
-stats AS (SELECT avg(len) AS avglen, greatest((SELECT max(df) FROM df), {n}) AS n FROM hits)
-SELECT tf.chunk_id, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5)) * tf.tf * 2.2
-                        / (tf.tf + 1.2 * (0.25 + 0.75 * tf.len / stats.avglen))) AS score
-FROM tf JOIN df USING (lexeme), stats GROUP BY tf.chunk_id ORDER BY score DESC, tf.chunk_id LIMIT ?
+WITH p AS (SELECT lexeme, passage, title * ?::float8 + body AS tf, len FROM postings WHERE lexeme = ANY(?::text[]){dated}),
+df AS (SELECT lexeme, count(*) AS df FROM p GROUP BY lexeme),
+stats AS (SELECT avg(len) AS avglen, greatest((SELECT max(df) FROM df), {n}) AS n FROM (SELECT DISTINCT passage, len FROM p) h),
+top AS (SELECT p.passage, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5)) * p.tf * 2.2
+                              / (p.tf + 1.2 * (0.25 + 0.75 * p.len / stats.avglen))) AS score
+        FROM p JOIN df USING (lexeme), stats GROUP BY p.passage ORDER BY score DESC FETCH FIRST ? ROWS WITH TIES)
+SELECT c.chunk_id, top.score FROM top JOIN chunks c ON c.rowid = top.passage ORDER BY top.score DESC, c.chunk_id LIMIT ?
 """
+_DATED = (" AND passage IN (SELECT c.rowid FROM chunks c JOIN published d ON d.doc_id = c.doc_id AND d.estimated = 0 "
+          "AND d.ts >= ? AND d.ts < ?)")
 MAX_QUERY_WORDS = 32
 COUNT_BELOW = 20_000  # passages: under this the IDF's passage count is COUNT(*), above it PostgreSQL's estimate
 # As in the FTS5 catalog (COMMON_SHARE, SKIP_FROM_ROWS, KEEP_WHEN_ALL_COMMON): from SKIP_FROM_ROWS passages on, a lexeme
 # in more than COMMON_SHARE of them is left out of the query; their matches cost the time, their IDF is near 0.
 SCHEMA_LOCK = 0x6E657773  # pg_advisory_xact_lock key while the schema is created or migrated ("news")
+# The PostgreSQL catalog's own schema version, apart from the SQLite file's (catalog.SCHEMA_VERSION): 2 was the first
+# (the SQLite file's number then), 3 added the postings. A change to one back end's tables leaves the other's alone.
+SCHEMA_VERSION = 3
 
+# The postings' primary key also holds the rest of the row, so BM25 reads them by index-only scan.
+POSTINGS_KEY = """DO $$ BEGIN IF to_regclass('postings_pkey') IS NULL THEN
+    ALTER TABLE postings ADD PRIMARY KEY (lexeme, passage) INCLUDE (title, body, len);
+  END IF; END $$"""
+# A passage's postings from its generated tsvector, so the lexemes are PostgreSQL's own (in lexeme order: two writers
+# take the index's locks in the same order).
+_POSTINGS = ("INSERT INTO postings SELECT u.lexeme, c.rowid, cardinality(array_positions(u.weights, 'A')), "
+             "cardinality(u.weights) - cardinality(array_positions(u.weights, 'A')), length(c.tsv) "
+             "FROM chunks c, unnest(c.tsv) u WHERE {where} ORDER BY 1, 2")
 _TSV = ("setweight(to_tsvector('newsbot_fr', title), 'A') || setweight(to_tsvector('newsbot_en', title), 'A') || "
         "setweight(to_tsvector('newsbot_fr', text), 'B') || setweight(to_tsvector('newsbot_en', text), 'B')")
 SCHEMA = [
@@ -63,7 +76,6 @@ SCHEMA = [
         position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
         subs INTEGER NOT NULL DEFAULT 0, title TEXT NOT NULL DEFAULT '', tsv tsvector GENERATED ALWAYS AS ({_TSV}) STORED)""",
     "CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id)",
-    "CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING GIN (tsv)",
     """CREATE TABLE IF NOT EXISTS published (
         doc_id TEXT PRIMARY KEY, published_at TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL, estimated INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS published_ts ON published(ts)",
@@ -74,10 +86,20 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS story_bands_doc ON story_bands(doc_id)",
     # Passages holding each lexeme, kept by add and remove: the query leaves the commonest lexemes out.
     "CREATE TABLE IF NOT EXISTS lexemes (lexeme TEXT PRIMARY KEY, df INTEGER NOT NULL)",
+    # One row per lexeme of each passage, for BM25: its title and body occurrences and the passage's length.
+    "CREATE TABLE IF NOT EXISTS postings (lexeme TEXT NOT NULL, passage BIGINT NOT NULL, title SMALLINT NOT NULL, "
+    "body SMALLINT NOT NULL, len INTEGER NOT NULL)",
+    POSTINGS_KEY,
 ]
 _COUNT_LEXEMES = ("SELECT lex, count(*) FROM chunks c, unnest(tsvector_to_array(c.tsv)) lex WHERE {where} GROUP BY lex ORDER BY lex")
-# Migrations from schema N to N+1, run in the schema lock's transaction (none yet: schema 2 is the first in PostgreSQL).
-MIGRATIONS: dict[int, list[str]] = {}
+# Migrations from schema N to N+1, run in the schema lock's transaction (SCHEMA runs after them, adding what is new).
+MIGRATIONS: dict[int, list[str]] = {
+    # 2 → 3: the postings, filled from every stored passage before their key is built (faster than row by row); the
+    # GIN index on the tsvector served only the old ranking query.
+    2: ["CREATE TABLE postings (lexeme TEXT NOT NULL, passage BIGINT NOT NULL, title SMALLINT NOT NULL, "
+        "body SMALLINT NOT NULL, len INTEGER NOT NULL)",
+        _POSTINGS.format(where="TRUE"), POSTINGS_KEY, "DROP INDEX IF EXISTS chunks_tsv", "ANALYZE postings"],
+}
 _QUERY_WORD = re.compile(r"[^\W_]+")
 
 
@@ -93,7 +115,7 @@ def create_schema(conn, target: int = SCHEMA_VERSION) -> int:
         found = int(row[0]) if row else 0
         if found > target:
             raise IndexDamaged(f"the PostgreSQL catalog was written by a newer newsbot (schema {found}); upgrade newsbot")
-        for version in range(found, target) if found else ():  # pragma: no cover - no migration exists yet
+        for version in range(found, target) if found else ():
             for statement in MIGRATIONS.get(version, []):
                 conn.execute(statement)
         if found < target:
@@ -160,7 +182,7 @@ class PgCatalog(Catalog):
         return self._db.transaction()
 
     def _add_chunks(self, chunks: Sequence[Chunk]) -> None:
-        """Store new chunks (the tsvector is generated from title and text) and count their lexemes; a chunk id already
+        """Store new chunks (the tsvector is generated from title and text), their postings, and count their lexemes; a chunk id already
         stored (by this or another process) is left alone and not counted again."""
         if not chunks:
             return
@@ -176,11 +198,14 @@ class PgCatalog(Catalog):
                 if not cur.nextset():
                     break
         if added:  # in lexeme order, so two writers lock the rows they share in the same order (no deadlock)
+            self._db.execute(_POSTINGS.format(where="c.chunk_id = ANY(?)"), (added,))
             self._db.execute("INSERT INTO lexemes " + _COUNT_LEXEMES.format(where="c.chunk_id = ANY(?)") +
                              " ON CONFLICT (lexeme) DO UPDATE SET df = lexemes.df + excluded.df", (added,))
 
     def _remove_chunks(self, doc_id: str) -> None:
-        """Delete a document's chunks (their tsvector goes with them) and uncount their lexemes."""
+        """Delete a document's chunks and their postings (found by the primary key) and uncount their lexemes."""
+        self._db.execute("DELETE FROM postings p USING chunks c, unnest(tsvector_to_array(c.tsv)) l "
+                         "WHERE c.doc_id = ? AND p.lexeme = l AND p.passage = c.rowid", (doc_id,))
         self._db.execute("UPDATE lexemes l SET df = l.df - x.n FROM (" + _COUNT_LEXEMES.format(where="c.doc_id = ?") +
                          ") AS x(lex, n) WHERE l.lexeme = x.lex", (doc_id,))
         self._db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
@@ -203,9 +228,8 @@ class PgCatalog(Catalog):
             lexemes = [lex for lex in lexemes if lex not in common]
         if not lexemes:
             return []
-        match = " | ".join("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in lexemes)
-        dated = "JOIN published p ON p.doc_id = c.doc_id AND p.estimated = 0 AND p.ts >= ? AND p.ts < ? " if within else ""
-        rows = self.rows(BM25.format(dated=dated, n=n), (match, *(within or ()), lexemes, DEFAULT_TITLE_WEIGHT / DEFAULT_BODY_WEIGHT, k))
+        rows = self.rows(BM25.format(dated=_DATED if within else "", n=n),
+                         (DEFAULT_TITLE_WEIGHT / DEFAULT_BODY_WEIGHT, lexemes, *(within or ()), k, k))
         return [(cid, float(s)) for cid, s in rows]
 
     def _passages(self) -> int:
@@ -237,7 +261,7 @@ class PgCatalog(Catalog):
     def wipe(self) -> None:
         """Empty every table of the catalog in one transaction (`ingest --rebuild`); the schema stays."""
         with self._session(), self._tx():
-            self._db.execute("TRUNCATE documents, doc_paths, chunks, published, stories, story_bands, lexemes")
+            self._db.execute("TRUNCATE documents, doc_paths, chunks, published, stories, story_bands, lexemes, postings")
 
     def _sound(self) -> bool:
         """PostgreSQL checks its own pages: a refused statement is never damage to rebuild."""

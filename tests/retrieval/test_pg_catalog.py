@@ -11,7 +11,7 @@ from bot.hints import explain
 from retrieval.chunking import Chunk
 from retrieval.documents import Document
 from retrieval.errors import DatabaseError, IndexDamaged
-from retrieval.stores.catalog import SCHEMA_VERSION
+from retrieval.stores.pg_catalog import SCHEMA_VERSION
 from retrieval.stores.pg_catalog import PgCatalog
 from tests.servers import free_port
 
@@ -56,11 +56,17 @@ def test_questions_without_words_ask_nothing_and_operators_are_only_words(pg):
     assert _ids(pg, "grève & | ! <-> (SNCF") == ["title", "body"]  # tsquery syntax in a question is just punctuation
 
 
-def test_the_search_vector_has_a_gin_index_and_every_chunk_is_searchable(pg, pg_url):
+def test_postings_are_read_from_a_covering_key_and_every_chunk_is_searchable(pg, pg_url):
     with psycopg.connect(pg_url) as conn:
-        (method,) = conn.execute("SELECT am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                                 "JOIN pg_am am ON am.oid = c.relam WHERE c.relname = 'chunks_tsv'").fetchone()
-    assert method == "gin" and pg.fts_rows() == pg.counts()[1] == 4
+        (definition,) = conn.execute("SELECT pg_get_indexdef('postings_pkey'::regclass)").fetchone()
+        mismatched = conn.execute("SELECT c.chunk_id FROM chunks c WHERE length(c.tsv) <> "
+                                  "(SELECT count(*) FROM postings p WHERE p.passage = c.rowid AND p.len = length(c.tsv))").fetchall()
+        (title, body) = conn.execute("SELECT p.title, p.body FROM postings p JOIN chunks c ON c.rowid = p.passage "
+                                     "WHERE c.chunk_id = 'title' AND p.lexeme = 'sncf'").fetchone()
+        gin = conn.execute("SELECT to_regclass('chunks_tsv')").fetchone()[0]
+    assert "btree (lexeme, passage) INCLUDE (title, body, len)" in definition and gin is None
+    assert mismatched == [] and (title, body) == (2, 0)  # "SNCF" in the title, through both configurations
+    assert pg.fts_rows() == pg.counts()[1] == 4
 
 
 def test_removing_a_document_removes_it_from_search(pg):
