@@ -87,7 +87,9 @@ class Database:
         self._local = threading.local()
         self._pool = psycopg_pool.ConnectionPool(
             url, min_size=1, max_size=max_size, timeout=timeout_s, open=False, name="newsbot",
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S, "application_name": "newsbot"},
+            # JIT compiling costs more than the short queries here run (30 ms of 150 on a BM25 planned on stale
+            # statistics after a bulk ingest, docs/benchmarks.md): off for newsbot's connections.
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S, "application_name": "newsbot", "options": "-c jit=off"},
             check=psycopg_pool.ConnectionPool.check_connection, reconnect_timeout=0,
         )
         try:
