@@ -113,7 +113,9 @@ def test_the_postgresql_database_is_checked_and_agrees_with_chroma(settings, tmp
     index.close()
     code, text = _doctor(settings)
     assert code == 0, text
-    assert "ok       database: PostgreSQL reachable, catalog schema 2, 3 documents, 9 passages" in text
+    from retrieval.stores.pg_catalog import SCHEMA_VERSION as PG_SCHEMA
+
+    assert f"ok       database: PostgreSQL reachable, catalog schema {PG_SCHEMA}, 3 documents, 9 passages" in text
     assert "ok       index: 3 documents, 9 passages; Chroma and the catalog agree" in text
     assert not (settings.data_dir / "catalog.sqlite3").exists()
 
