@@ -1,8 +1,9 @@
 """The catalog in PostgreSQL (NEWSBOT_DATABASE_URL): the same tables as the SQLite file, and full-text search for FTS5.
 
 Each passage carries a generated ``tsvector``: its title (weight A) and text (weight B), each through a French and an
-English configuration that fold accents first (``unaccent``), under a GIN index. A query ORs its words in both
-configurations and is ranked by BM25 computed in SQL, the title weighted above the body, so its scores have the range
+English configuration that fold accents first (``unaccent``), and one ``postings`` row per lexeme made from it. A
+query ORs its words in both configurations and is ranked by BM25 computed in SQL over those lexemes' postings, the
+title weighted above the body, so its scores have the range
 the fusion and the abstention threshold were tuned on with FTS5 (docs/retrieval.md). Several processes share the database: every
 write is one transaction, and inserts that meet a row another process just wrote leave it alone (``ON CONFLICT``).
 """
@@ -50,8 +51,10 @@ SCHEMA_VERSION = 3
 POSTINGS_KEY = """DO $$ BEGIN IF to_regclass('postings_pkey') IS NULL THEN
     ALTER TABLE postings ADD PRIMARY KEY (lexeme, passage) INCLUDE (title, body, len);
   END IF; END $$"""
-# A passage's postings from its generated tsvector, so the lexemes are PostgreSQL's own (in lexeme order: two writers
-# take the index's locks in the same order).
+# The postings: one row per lexeme of each passage, for BM25 (its title and body occurrences, the passage's length),
+# made from the passage's generated tsvector so the lexemes are PostgreSQL's own normalisation (inserted in key order).
+_POSTINGS_TABLE = ("CREATE TABLE IF NOT EXISTS postings (lexeme TEXT NOT NULL, passage BIGINT NOT NULL, "
+                   "title SMALLINT NOT NULL, body SMALLINT NOT NULL, len INTEGER NOT NULL)")
 _POSTINGS = ("INSERT INTO postings SELECT u.lexeme, c.rowid, cardinality(array_positions(u.weights, 'A')), "
              "cardinality(u.weights) - cardinality(array_positions(u.weights, 'A')), length(c.tsv) "
              "FROM chunks c, unnest(c.tsv) u WHERE {where} ORDER BY 1, 2")
@@ -87,9 +90,7 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS story_bands_doc ON story_bands(doc_id)",
     # Passages holding each lexeme, kept by add and remove: the query leaves the commonest lexemes out.
     "CREATE TABLE IF NOT EXISTS lexemes (lexeme TEXT PRIMARY KEY, df INTEGER NOT NULL)",
-    # One row per lexeme of each passage, for BM25: its title and body occurrences and the passage's length.
-    "CREATE TABLE IF NOT EXISTS postings (lexeme TEXT NOT NULL, passage BIGINT NOT NULL, title SMALLINT NOT NULL, "
-    "body SMALLINT NOT NULL, len INTEGER NOT NULL)",
+    _POSTINGS_TABLE,
     POSTINGS_KEY,
 ]
 _COUNT_LEXEMES = ("SELECT lex, count(*) FROM chunks c, unnest(tsvector_to_array(c.tsv)) lex WHERE {where} GROUP BY lex ORDER BY lex")
@@ -97,9 +98,7 @@ _COUNT_LEXEMES = ("SELECT lex, count(*) FROM chunks c, unnest(tsvector_to_array(
 MIGRATIONS: dict[int, list[str]] = {
     # 2 → 3: the postings, filled from every stored passage before their key is built (faster than row by row); the
     # GIN index on the tsvector served only the old ranking query.
-    2: ["CREATE TABLE postings (lexeme TEXT NOT NULL, passage BIGINT NOT NULL, title SMALLINT NOT NULL, "
-        "body SMALLINT NOT NULL, len INTEGER NOT NULL)",
-        _POSTINGS.format(where="TRUE"), POSTINGS_KEY, "DROP INDEX IF EXISTS chunks_tsv", "ANALYZE postings"],
+    2: [_POSTINGS_TABLE, _POSTINGS.format(where="TRUE"), POSTINGS_KEY, "DROP INDEX IF EXISTS chunks_tsv", "ANALYZE postings"],
 }
 _QUERY_WORD = re.compile(r"[^\W_]+")
 
@@ -183,8 +182,8 @@ class PgCatalog(Catalog):
         return self._db.transaction()
 
     def _add_chunks(self, chunks: Sequence[Chunk]) -> None:
-        """Store new chunks (the tsvector is generated from title and text), their postings, and count their lexemes; a chunk id already
-        stored (by this or another process) is left alone and not counted again."""
+        """Store new chunks (the tsvector is generated from title and text) with their postings and count their
+        lexemes; a chunk id already stored (by this or another process) is left alone and not counted again."""
         if not chunks:
             return
         with self._db.conn.cursor() as cur:
