@@ -13,7 +13,9 @@ from typing import Sequence
 from bot.core import language
 from bot.core.attribution import MARKER, Attributed, attribute, best_sentence
 from bot.core.events import Source
+from bot.core.ports import Embedder
 from bot.core.prompting import Templates
+from bot.core.quoting import INSTEAD_NOTE, extract_answer
 
 # "mark" keeps a sentence with an unsupported figure, flagged; "remove" drops it (docs/answers.md: chosen by measurement).
 UNSUPPORTED = "remove"
@@ -59,15 +61,29 @@ def abstention(templates: Templates, lang: str, titles: Sequence[str]) -> str:
     return templates.abstain[lang].format(titles="; ".join(f"« {t} »" if lang == "fr" else f"“{t}”" for t in titles))
 
 
-def check(question: str, text: str, sources: Sequence[Source], templates: Templates, policy: str = UNSUPPORTED) -> Checked:
-    """Attribute, verify and language-check ``text``; an abstention or a reply in the wrong language becomes newsbot's abstention."""
+def check(
+    question: str, text: str, sources: Sequence[Source], templates: Templates, policy: str = UNSUPPORTED,
+    embedder: Embedder | None = None, quote: bool = True,
+) -> Checked:
+    """Attribute, verify and language-check ``text``.
+
+    A reply in the wrong language, or a statement none of whose sentences the passages support, gives way to the
+    passages' own best sentences, quoted (``quote``; bot.core.quoting, with ``embedder`` across languages); the
+    model's own "the articles do not say", or nothing left to quote, becomes newsbot's abstention.
+    """
     lang = language.detect(question)
     titles = [s.title for s in sources]
     attributed = attribute(text, [(s.n, s.text) for s in sources])
     final = attributed.text(policy, NOTE[lang])
     stated = [s for s in attributed.sentences if s.cited]
     wrong_language = (said := answer_language(text)) is not None and said != lang
-    if not final or wrong_language or (is_abstention(text) and not stated):
+    model_abstained = is_abstention(text)
+    if not final or wrong_language or (model_abstained and not stated):
+        if quote and sources and not (model_abstained and not stated):
+            quoted = extract_answer(question, [(s.n, s.text) for s in sources], embedder, INSTEAD_NOTE)
+            instead = check(question, quoted, sources, templates, policy, quote=False)
+            if not instead.abstained:
+                return replace(instead, unsupported=attributed.flagged, attributed=attributed)
         return Checked(abstention(templates, lang, titles), [], attributed.flagged, True, attributed)
     by_n = {s.n: s for s in sources}
     shown = []
