@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from bot.core import language
-from bot.core.attribution import MARKER, Attributed, attribute, best_sentence
+from bot.core.attribution import MARKER, Attributed, attribute, best_sentence, split_sentences
 from bot.core.events import Source
 from bot.core.ports import Embedder
 from bot.core.prompting import Templates
@@ -85,6 +85,8 @@ def check(
             if not instead.abstained:
                 return replace(instead, unsupported=attributed.flagged, attributed=attributed)
         return Checked(abstention(templates, lang, titles), [], attributed.flagged, True, attributed)
+    if model_abstained:  # "Meta backed Scale AI [1]. The articles do not say.": the facts stay, the contradiction goes
+        final = " ".join(s for s in split_sentences(final) if not is_abstention(s))
     by_n = {s.n: s for s in sources}
     shown = []
     for n in attributed.cited:

@@ -95,3 +95,8 @@ def test_a_generator_whose_answers_are_quotes_already_is_not_quoted_again(answer
     fake_generator.enqueue("The company was founded by Alexandr Wang in 2016 [1].")
     done = list(answerer.answer_sync("Qui a fondé Scale AI ?"))[-1]
     assert not done.abstained and done.answer.startswith("D’après les articles : «")
+
+
+def test_a_trailing_abstention_after_a_cited_fact_is_dropped_and_the_fact_kept() -> None:
+    out = check("Who founded Scale AI?", "Scale AI was founded in 2016 by Alexandr Wang [1]. The articles do not say more.", SOURCES, TEMPLATES)
+    assert not out.abstained and out.answer == "Scale AI was founded in 2016 by Alexandr Wang [1]."
