@@ -29,6 +29,13 @@ _ABSTAIN = re.compile(
     r"|je ne sais pas|n[’'](?:est|y a) pas (?:mentionné|précisé|indiqué|d[’']information))",
     re.IGNORECASE,
 )
+# A sentence that only says where the answer is ("This is stated in the passage [1].", "Ceci est indiqué dans [2].").
+_POINTER = re.compile(
+    r"^\W*(?:this|it|that|ceci|cela|c[’']est)\s+(?:is\s+|was\s+|est\s+|a\s+été\s+)?(?:clearly\s+)?"
+    r"(?:stated|mentioned|written|said|given|indicated|explained|indiqué|mentionné|précisé|écrit|dit|expliqué)\s+(?:in|by|dans|par)"
+    r"(?:\s+|,|(?:the|passages?|articles?|sources?|texts?|extraits?|le|la|les|l[’']|textes?|and|et|both|above|ci-dessus)\b)*[.!]?\W*$",
+    re.IGNORECASE,
+)
 QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
 
 
@@ -46,6 +53,14 @@ class Checked:
 def is_abstention(text: str) -> bool:
     """Whether the model said the passages do not answer (in French or English)."""
     return bool(_ABSTAIN.search(MARKER.sub("", text)))
+
+
+def without_pointers(text: str) -> str:
+    """``text`` without its sentences that only say where the answer is: their markers are placed again by attribution,
+    and an English "This is stated in the passage" in a French answer is not the answer's language."""
+    sentences = split_sentences(text)
+    kept = [s for s in sentences if not _POINTER.match(MARKER.sub("", s))]
+    return " ".join(kept) if kept and len(kept) < len(sentences) else text
 
 
 def answer_language(text: str) -> str | None:
@@ -73,6 +88,7 @@ def check(
     """
     lang = language.detect(question)
     titles = [s.title for s in sources]
+    text = without_pointers(text)
     attributed = attribute(text, [(s.n, s.text) for s in sources])
     final = attributed.text(policy, NOTE[lang])
     stated = [s for s in attributed.sentences if s.cited]

@@ -100,3 +100,10 @@ def test_a_generator_whose_answers_are_quotes_already_is_not_quoted_again(answer
 def test_a_trailing_abstention_after_a_cited_fact_is_dropped_and_the_fact_kept() -> None:
     out = check("Who founded Scale AI?", "Scale AI was founded in 2016 by Alexandr Wang [1]. The articles do not say more.", SOURCES, TEMPLATES)
     assert not out.abstained and out.answer == "Scale AI was founded in 2016 by Alexandr Wang [1]."
+
+
+def test_a_sentence_that_only_points_at_the_passage_goes_and_its_fact_is_cited() -> None:
+    out = check("Qui a fondé Scale AI ?", "Scale AI a été fondée par Alexandr Wang. This is stated in the passage [1].", SOURCES, TEMPLATES)
+    assert not out.abstained and out.answer == "Scale AI a été fondée par Alexandr Wang [1]."
+    kept = check("Who founded it?", "It is written in the passage that Alexandr Wang founded Scale AI in 2016 [1].", SOURCES, TEMPLATES)
+    assert "Alexandr Wang founded Scale AI in 2016 [1]" in kept.answer  # a sentence with a fact of its own stays
