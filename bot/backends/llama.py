@@ -31,9 +31,11 @@ class LlamaGenerator:
             with _weight_repacking(repack):
                 # Repacked weights are copies: with the file mapped too, its pages stay resident beside them (measured
                 # with the 1.1 GB stand-in: 1,878 MB RSS mapped, 1,288 MB read into memory, 1,282 MB unrepacked).
+                # The prompt is read on as many threads as the answer is written (llama-cpp-python's own default for the
+                # prompt is every logical CPU, which ignored NEWSBOT_N_THREADS for most of an answer's time).
                 self._llm = Llama(
-                    model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
-                    use_mmap=not repack, verbose=False,
+                    model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                    n_gpu_layers=n_gpu_layers, use_mmap=not repack, verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"{path}: llama.cpp cannot load this model ({str(exc).splitlines()[0][:160]})") from exc

@@ -16,7 +16,7 @@ from typing import AsyncIterator, Iterator, Sequence
 from bot.core import dated, language
 from bot.core.checking import Checked, check
 from bot.core.events import Cancel, Done, Failed, Generated, Queued, Retrieved, Source, Started, Token
-from bot.core.ports import Generator, Usage
+from bot.core.ports import Embedder, Generator, Usage
 from bot.core.prompting import PromptPassage, Templates, Turn, build_messages, cited, clean_answer
 from bot.core.worker import GenerationWorker, Job
 from retrieval.dates.clock import Clock, SystemClock
@@ -160,7 +160,9 @@ class Answerer:
 
     def _finish(self, prep: Prepared, text: str, end: Generated) -> Done:
         """The one place a generated text becomes the final Done: foreign links removed, citations attributed, figures checked, the asker's language kept."""
-        checked = finish_text(prep.question, text, prep.sources, self.templates)
+        # An answer that is already a quotation of the passages (the extractive answerer) is not quoted again.
+        checked = finish_text(prep.question, text, prep.sources, self.templates, self.searcher.embedder,
+                              quote=not getattr(self.generator, "quotes", False))
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)
@@ -287,12 +289,15 @@ class Answerer:
             loop.close()
 
 
-def finish_text(question: str, text: str, sources: Sequence[Source], templates: Templates) -> Checked:
-    """A generated text as shown: foreign links and out-of-range markers removed, then attributed and checked (bot.core.checking)."""
+def finish_text(
+    question: str, text: str, sources: Sequence[Source], templates: Templates, embedder: Embedder | None = None, quote: bool = True
+) -> Checked:
+    """A generated text as shown: foreign links and out-of-range markers removed, then attributed and checked (bot.core.checking:
+    with ``quote``, a statement that fails the checks gives way to the passages' words, ``embedder`` across languages)."""
     # Links may come only from the cited sources' URLs, @-names also from their passages.
     shown = [s for s in sources if s.n in (set(cited(text)) or {s.n for s in sources})]
     cleaned = clean_answer(text, len(sources), [s.url for s in shown if s.url], [s.text for s in shown])
-    return check(question, cleaned, sources, templates)
+    return check(question, cleaned, sources, templates, embedder=embedder, quote=quote)
 
 
 def check_question(question: str, limit: int) -> str:

@@ -11,9 +11,11 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from bot.core import language
-from bot.core.attribution import MARKER, Attributed, attribute, best_sentence
+from bot.core.attribution import MARKER, Attributed, attribute, best_sentence, split_sentences
 from bot.core.events import Source
+from bot.core.ports import Embedder
 from bot.core.prompting import Templates
+from bot.core.quoting import INSTEAD_NOTE, extract_answer
 
 # "mark" keeps a sentence with an unsupported figure, flagged; "remove" drops it (docs/answers.md: chosen by measurement).
 UNSUPPORTED = "remove"
@@ -25,6 +27,13 @@ _ABSTAIN = re.compile(
     r"|(?:there is |i have )?no (?:information|mention|answer)|i (?:do not|don[’']t) know|cannot (?:be )?(?:answer|determine)"
     r"|ne (?:le |l[’'])?(?:disent|dit|précisent|précise|mentionnent|mentionne|indiquent|indique) pas|aucune (?:information|mention)"
     r"|je ne sais pas|n[’'](?:est|y a) pas (?:mentionné|précisé|indiqué|d[’']information))",
+    re.IGNORECASE,
+)
+# A sentence that only says where the answer is ("This is stated in the passage [1].", "Ceci est indiqué dans [2].").
+_POINTER = re.compile(
+    r"^\W*(?:this|it|that|ceci|cela|c[’']est)\s+(?:is\s+|was\s+|est\s+|a\s+été\s+)?(?:clearly\s+)?"
+    r"(?:stated|mentioned|written|said|given|indicated|explained|indiqué|mentionné|précisé|écrit|dit|expliqué)\s+(?:in|by|dans|par)"
+    r"(?:\s+|,|(?:the|passages?|articles?|sources?|texts?|extraits?|le|la|les|l[’']|textes?|and|et|both|above|ci-dessus)\b)*[.!]?\W*$",
     re.IGNORECASE,
 )
 QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
@@ -46,6 +55,14 @@ def is_abstention(text: str) -> bool:
     return bool(_ABSTAIN.search(MARKER.sub("", text)))
 
 
+def without_pointers(text: str) -> str:
+    """``text`` without its sentences that only say where the answer is: their markers are placed again by attribution,
+    and an English "This is stated in the passage" in a French answer is not the answer's language."""
+    sentences = split_sentences(text)
+    kept = [s for s in sentences if not _POINTER.match(MARKER.sub("", s))]
+    return " ".join(kept) if kept and len(kept) < len(sentences) else text
+
+
 def answer_language(text: str) -> str | None:
     """The language of the answer's own words (quotations of the passages left out), or None when unclear."""
     return language.confident(QUOTED.sub(" ", MARKER.sub("", text)))
@@ -59,16 +76,33 @@ def abstention(templates: Templates, lang: str, titles: Sequence[str]) -> str:
     return templates.abstain[lang].format(titles="; ".join(f"« {t} »" if lang == "fr" else f"“{t}”" for t in titles))
 
 
-def check(question: str, text: str, sources: Sequence[Source], templates: Templates, policy: str = UNSUPPORTED) -> Checked:
-    """Attribute, verify and language-check ``text``; an abstention or a reply in the wrong language becomes newsbot's abstention."""
+def check(
+    question: str, text: str, sources: Sequence[Source], templates: Templates, policy: str = UNSUPPORTED,
+    embedder: Embedder | None = None, quote: bool = True,
+) -> Checked:
+    """Attribute, verify and language-check ``text``.
+
+    A reply in the wrong language, or a statement none of whose sentences the passages support, gives way to the
+    passages' own best sentences, quoted (``quote``; bot.core.quoting, with ``embedder`` across languages); the
+    model's own "the articles do not say", or nothing left to quote, becomes newsbot's abstention.
+    """
     lang = language.detect(question)
     titles = [s.title for s in sources]
+    text = without_pointers(text)
     attributed = attribute(text, [(s.n, s.text) for s in sources])
     final = attributed.text(policy, NOTE[lang])
     stated = [s for s in attributed.sentences if s.cited]
     wrong_language = (said := answer_language(text)) is not None and said != lang
-    if not final or wrong_language or (is_abstention(text) and not stated):
+    model_abstained = is_abstention(text)
+    if not final or wrong_language or (model_abstained and not stated):
+        if quote and sources and not (model_abstained and not stated):
+            quoted = extract_answer(question, [(s.n, s.text) for s in sources], embedder, INSTEAD_NOTE)
+            instead = check(question, quoted, sources, templates, policy, quote=False)
+            if not instead.abstained:
+                return replace(instead, unsupported=attributed.flagged, attributed=attributed)
         return Checked(abstention(templates, lang, titles), [], attributed.flagged, True, attributed)
+    if model_abstained:  # "Meta backed Scale AI [1]. The articles do not say.": the facts stay, the contradiction goes
+        final = " ".join(s for s in split_sentences(final) if not is_abstention(s))
     by_n = {s.n: s for s in sources}
     shown = []
     for n in attributed.cited:

@@ -26,6 +26,8 @@ class Generator(Protocol):
 
     name: str
     n_ctx: int
+    # A generator may also set ``quotes = True`` when its answers are quotations of the passages already (the extractive
+    # answerer): the answer path then never quotes the passages in place of a failed answer (bot.core.checking).
 
     def stream(self, messages: Sequence[dict], max_tokens: int, cancel: threading.Event, usage: Usage) -> Iterator[str]:
         """Yield the answer piece by piece; stop at the next token once ``cancel`` is set."""

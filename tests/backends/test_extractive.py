@@ -47,7 +47,8 @@ def test_it_streams_like_a_model_and_stops_on_cancel() -> None:
 
 def test_newsbot_model_extractive_selects_it(tmp_path) -> None:
     settings = Settings(data_dir=tmp_path, model="extractive", _env_file=None)
-    assert isinstance(load_generator(settings, interactive=False), ExtractiveGenerator)
+    generator = load_generator(settings, interactive=False)
+    assert isinstance(generator, ExtractiveGenerator) and generator.quotes  # its quotes are never quoted again
 
 
 def test_through_the_answer_path_the_quote_is_cited_and_checked(settings, fake_index) -> None:

@@ -325,3 +325,13 @@ def test_cmd_models_prints_a_table(tmp_path, capsys):
     assert cmd_models(tmp_path) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in RECOMMENDED) and "bundled" in out and str(tmp_path) in out
+
+
+def test_the_prompt_is_read_on_the_threads_set_for_generation():
+    from bot.backends.llama import LlamaGenerator
+
+    generator = LlamaGenerator(bundled_model_path(), n_ctx=512, n_threads=1, n_gpu_layers=0, temperature=0.0)
+    try:  # llama-cpp-python would otherwise read prompts on every logical CPU, whatever NEWSBOT_N_THREADS says
+        assert generator._llm.n_threads == 1 and generator._llm.n_threads_batch == 1
+    finally:
+        generator.close()

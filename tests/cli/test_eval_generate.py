@@ -88,3 +88,12 @@ def test_a_figure_given_about_something_else_counts_as_unsupported() -> None:
     assert shown_unsupported("Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année [1].", sources)
     assert not shown_unsupported("Meta va investir plus de 10 milliards de dollars dans Scale AI [1].", sources)
     assert not shown_unsupported("Meta investira 12 milliards (absent des sources).", sources)  # flagged: not claimed
+
+
+def test_an_answer_is_correct_whatever_its_commas_and_in_figures_of_either_language() -> None:
+    from bot.cli.answer_quality import correct
+
+    assert correct("Meta, Amazon, and Nvidia backed it [1].", ["Meta, Amazon and Nvidia"])
+    assert correct("Meta plans to invest more than $10 billion [1].", ["plus de 10 milliards de dollars"])
+    assert not correct("Meta and Amazon backed it [1].", ["Meta, Amazon and Nvidia"])
+    assert not correct("Meta plans to invest $65 billion [1].", ["plus de 10 milliards de dollars"])

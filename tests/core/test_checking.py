@@ -13,8 +13,15 @@ SOURCES = [
 ]
 
 
-def test_an_english_reply_to_a_french_question_becomes_the_french_abstention_naming_the_articles() -> None:
+def test_an_english_reply_to_a_french_question_gives_way_to_the_passages_words_introduced_in_french() -> None:
     out = check("Qui a fondé Scale AI ?", "The company was founded by Alexandr Wang in 2016 [1].", SOURCES, TEMPLATES)
+    assert not out.abstained and out.answer.startswith("D’après les articles : « Fondée en 2016 par Alexandr Wang")
+    assert "[1]" in out.answer and "n'a pas pu être vérifiée" in out.answer and [s.n for s in out.sources][0] == 1
+    assert answer_language(out.answer) == "fr"
+
+
+def test_without_quoting_a_reply_in_the_other_language_becomes_the_abstention_naming_the_articles() -> None:
+    out = check("Qui a fondé Scale AI ?", "The company was founded by Alexandr Wang in 2016 [1].", SOURCES, TEMPLATES, quote=False)
     assert out.abstained and out.sources == []
     assert out.answer.startswith("Les articles ne le disent pas.") and "« Meta et Scale AI »" in out.answer
 
@@ -44,7 +51,21 @@ def test_an_unsupported_figure_is_reported_and_not_shown() -> None:
     out = check("Combien de contractuels ?", "Scale AI emploie 5 000 contractuels [1]. Elle a été fondée en 2016 par Alexandr Wang [1].", SOURCES, TEMPLATES)
     assert out.unsupported == ["Scale AI emploie 5 000 contractuels."]
     assert "5 000" not in out.answer and out.answer == "Elle a été fondée en 2016 par Alexandr Wang [1]."
-    assert check("How many?", "It employs 5,000 people.", SOURCES, TEMPLATES).abstained  # nothing left to say
+    assert check("How many?", "It employs 5,000 people.", SOURCES, TEMPLATES, quote=False).abstained  # nothing left to say
+
+
+def test_a_statement_whose_every_figure_is_unsupported_gives_way_to_the_passage_sentence_quoted() -> None:
+    out = check("Combien de contractuels Scale AI emploie-t-elle ?", "Scale AI emploie 5 000 contractuels [1].", SOURCES, TEMPLATES)
+    assert out.unsupported == ["Scale AI emploie 5 000 contractuels."] and not out.abstained
+    assert "5 000" not in out.answer and out.answer.startswith("D’après les articles : «")
+    assert "« Elle emploie des milliers de contractuels. » [1]" in out.answer and "pas pu être vérifiée" in out.answer
+    assert [s.n for s in out.sources] == [1]
+
+
+def test_nothing_to_quote_or_the_models_own_abstention_still_abstains() -> None:
+    assert check("Who founded Scale AI?", "Scale AI was founded in 2016 [1].", [], TEMPLATES).abstained
+    out = check("Combien de salariés ?", "Les articles ne le disent pas.", SOURCES, TEMPLATES)
+    assert out.abstained and out.answer.startswith("Les articles ne le disent pas. Les articles les plus proches")
 
 
 def test_ask_json_reports_the_unsupported_sentences(answerer, fake_generator) -> None:
@@ -53,3 +74,36 @@ def test_ask_json_reports_the_unsupported_sentences(answerer, fake_generator) ->
     assert isinstance(done, Done)
     assert done.as_dict()["unsupported"] == ["Meta investira 12 milliards de dollars dans Scale AI."]
     assert "12 milliards" not in done.answer and done.sources and all("2016" in s.quote for s in done.sources)
+
+
+def test_a_models_wrong_amount_gives_way_to_the_seed_passage_that_holds_the_right_one(answerer, fake_generator) -> None:
+    # The stand-in model's own mistake: Meta's AI budget for the year given as its Scale AI investment.
+    fake_generator.enqueue("Meta prévoit d'investir plus de 65 milliards de dollars dans Scale AI cette année. [1]")
+    done = list(answerer.answer_sync("Combien Meta va-t-il investir dans Scale AI ?"))[-1]
+    assert isinstance(done, Done) and not done.abstained
+    assert done.unsupported == ["Meta prévoit d'investir plus de 65 milliards de dollars dans Scale AI cette année."]
+    assert done.answer.startswith("D’après les articles : «") and "plus de 10 milliards de dollars" in done.answer
+    assert "pas pu être vérifiée" in done.answer and done.sources and "10 milliards" in " ".join(s.quote for s in done.sources)
+
+
+def test_a_generator_whose_answers_are_quotes_already_is_not_quoted_again(answerer, fake_generator) -> None:
+    fake_generator.quotes = True  # as the extractive answerer declares
+    fake_generator.enqueue("The company was founded by Alexandr Wang in 2016 [1].")
+    done = list(answerer.answer_sync("Qui a fondé Scale AI ?"))[-1]
+    assert done.abstained and done.answer.startswith("Les articles ne le disent pas.")
+    fake_generator.quotes = False
+    fake_generator.enqueue("The company was founded by Alexandr Wang in 2016 [1].")
+    done = list(answerer.answer_sync("Qui a fondé Scale AI ?"))[-1]
+    assert not done.abstained and done.answer.startswith("D’après les articles : «")
+
+
+def test_a_trailing_abstention_after_a_cited_fact_is_dropped_and_the_fact_kept() -> None:
+    out = check("Who founded Scale AI?", "Scale AI was founded in 2016 by Alexandr Wang [1]. The articles do not say more.", SOURCES, TEMPLATES)
+    assert not out.abstained and out.answer == "Scale AI was founded in 2016 by Alexandr Wang [1]."
+
+
+def test_a_sentence_that_only_points_at_the_passage_goes_and_its_fact_is_cited() -> None:
+    out = check("Qui a fondé Scale AI ?", "Scale AI a été fondée par Alexandr Wang. This is stated in the passage [1].", SOURCES, TEMPLATES)
+    assert not out.abstained and out.answer == "Scale AI a été fondée par Alexandr Wang [1]."
+    kept = check("Who founded it?", "It is written in the passage that Alexandr Wang founded Scale AI in 2016 [1].", SOURCES, TEMPLATES)
+    assert "Alexandr Wang founded Scale AI in 2016 [1]" in kept.answer  # a sentence with a fact of its own stays

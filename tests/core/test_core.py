@@ -99,6 +99,7 @@ class SlowSearcher:
 
     def __init__(self, searcher, delay_s: float) -> None:
         self.searcher, self.delay_s, self.queries = searcher, delay_s, []
+        self.embedder = searcher.embedder
 
     def search(self, query: str, k: int, **filters):
         """Block, then search."""

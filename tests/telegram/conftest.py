@@ -17,3 +17,13 @@ def tg():
     server = FakeTelegram().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def bot(tmp_path, tg, answerer, fake_index):
+    """The bot of tests.telegram.world's settings, running against the fake server."""
+    from tests.fake_telegram import RunningBot
+    from tests.telegram.world import make_settings
+
+    async with RunningBot(make_settings(tmp_path, tg), answerer, fake_index) as running:
+        yield running

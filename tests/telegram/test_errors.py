@@ -8,7 +8,7 @@ from telegram.error import BadRequest, NetworkError
 from bot.telegram.errors import INTERNAL, user_text
 from retrieval.errors import GenerationError, IndexDamaged, InputError, LockedError, QueueFull
 from tests.fake_telegram import message, until
-from tests.telegram.test_bot import ALICE, QUESTION, bot, make_settings  # noqa: F401  (fixtures)
+from tests.telegram.world import ALICE, QUESTION
 
 LEAKY = [
     GenerationError("the LLM server at http://10.0.0.5:8080/v1 is not answering (ConnectError: refused)"),

@@ -9,7 +9,7 @@ from retrieval.sources.feeds import FEEDS_FILE, FeedStore
 from tests.fakes import QUOTE_FIRST
 from tests.fake_telegram import RunningBot, message, until
 from tests.news_site import FR_ITEMS, RSS, NewsSite, article_html, rss
-from tests.telegram.test_bot import ADMIN, ALICE, finals, make_settings
+from tests.telegram.world import ADMIN, ALICE, finals, make_settings
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from retrieval.dates.clock import FixedClock
 from retrieval.errors import InputError
 from bot.telegram.timeline import scheduled_digests
 from tests.fake_telegram import BOT, RunningBot, message, until
-from tests.telegram.test_bot import ALICE, BOB, GROUP, OTHER_GROUP, make_settings
+from tests.telegram.world import ALICE, BOB, GROUP, OTHER_GROUP, make_settings
 
 DATED = Path(__file__).parent.parent / "data" / "dated" / "articles.jsonl"
 PARIS = ZoneInfo("Europe/Paris")

@@ -4,7 +4,7 @@ import pytest
 
 from bot.telegram.upload import safe_name, unique_path
 from tests.fake_telegram import document, message, until
-from tests.telegram.test_bot import ADMIN, bot, make_settings  # noqa: F401  (fixtures)
+from tests.telegram.world import ADMIN
 
 
 def test_unique_paths_differ_for_names_that_clean_alike(tmp_path):

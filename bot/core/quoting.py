@@ -1,0 +1,101 @@
+"""Quoting the passages: the sentence or two that best answer a question, in the passages' own words, cited.
+
+The extractive answerer (bot/backends/extractive.py) is nothing else; the answer path also quotes when a model's
+statement fails the checks (bot.core.checking), so a wrong figure gives way to the passage's own sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Sequence
+
+from bot.core import figures, language
+from bot.core.attribution import names, split_sentences
+from bot.core.ports import Embedder
+from retrieval.textnorm import fold, terms
+
+NOTE = {
+    "fr": "(Extrait cité tel quel des articles ; un modèle de langue donne des réponses plus complètes : voir `newsbot models`.)",
+    "en": "(Quoted as is from the articles; a language model gives fuller answers: see `newsbot models`.)",
+}
+# Shown instead of a model's answer that the checks could not stand behind (bot.core.checking).
+INSTEAD_NOTE = {
+    "fr": "(Extrait cité tel quel des articles : la réponse du modèle n'a pas pu être vérifiée dans les sources.)",
+    "en": "(Quoted as is from the articles: the model's answer could not be checked against the sources.)",
+}
+LEAD = {"fr": "D’après les articles :", "en": "From the articles:"}
+EMBED_WEIGHT = 20.0  # points per unit of cosine above the median sentence (e5 cosines differ by ~0.05 between sentences)
+WEAK = 1.0  # below this best word overlap, the encoder is asked too
+SECOND = 0.3  # a second sentence is quoted unless the best one far outscores it (0.3 measured best on the tuning set)
+# What a question asks for, by its first words: a figure, a date, or a name.
+_WANTS = [
+    (re.compile(r"\b(combien|how (much|many)|quel(le)? (montant|somme|chiffre|part|pourcentage)|what (share|percentage|amount))\b", re.I), "figure"),
+    (re.compile(r"\b(quand|when|quelle (année|date)|what (year|date)|en quelle année|depuis quand)\b", re.I), "date"),
+    (re.compile(r"\b(qui|who|quelle entreprise|which compan(y|ies)|quels? (clients|pays)|where|où)\b", re.I), "name"),
+]
+
+
+def wants(question: str) -> str | None:
+    """What kind of answer the question asks for: 'figure', 'date', 'name' or None."""
+    for pattern, kind in _WANTS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def rank(question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None) -> list[tuple[float, int, str]]:
+    """Every sentence of the passages scored against the question, best first: (score, passage number, sentence).
+
+    The score is word overlap (idf-weighted, the lexical index's normalisation), names, the kind of answer asked
+    for and, with an embedder, the multilingual similarity that matches "revenue" to "chiffre d'affaires".
+    """
+    # A line of its own (an article's heading) is never part of the next sentence.
+    sentences = [(n, s) for n, text in passages for line in text.splitlines() for s in split_sentences(line)]
+    if not sentences:
+        return []
+    df = Counter(t for _, s in sentences for t in set(terms(s)))
+    # BM25's idf, floored at 0: the subject every sentence names ("Scale AI") tells the sentences apart least.
+    idf = lambda t: max(0.0, math.log((len(sentences) - df[t] + 0.5) / (df[t] + 0.5)))  # noqa: E731
+    q_terms = set(terms(question))
+    q_names = names(question) | {fold(w) for w in re.findall(r"\b[A-Z][\w-]+", question)}
+    kind = wants(question)
+    lexical = [sum(idf(t) for t in q_terms & set(terms(s))) for _, s in sentences]
+    similarity = [0.0] * len(sentences)
+    other_language = language.detect(question) != language.detect(" ".join(text for _, text in passages))
+    if embedder is not None and (other_language or max(lexical) < WEAK):
+        # Words rarely cross languages ("revenue" / "chiffre d'affaires"): the multilingual encoder does.
+        sims = embedder.embed_passages([s for _, s in sentences]) @ embedder.embed_query(question)
+        similarity = [float(x) for x in sims - float(sorted(sims)[len(sims) // 2])]
+    scored = []
+    for order, (n, s) in enumerate(sentences):
+        score = lexical[order] + EMBED_WEIGHT * similarity[order]
+        found = figures.extract(s)
+        if kind == "figure" and any(not f.key.startswith("date:") for f in found):
+            score += 1.5
+        elif kind == "date" and any(f.key.startswith("date:") or re.fullmatch(r"num:(1[89]|20)\d\d", f.key) for f in found):
+            score += 1.5
+        elif kind == "name" and names(s) - q_names:
+            score += 1.0
+        score -= 0.02 * order  # ties go to the passage retrieval ranked first
+        if s.rstrip().endswith("?"):
+            score *= 0.3  # an article's rhetorical question answers nothing
+        scored.append((score, n, s))
+    return sorted(scored, key=lambda x: -x[0])
+
+
+def extract_answer(
+    question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None, note: dict[str, str] = NOTE
+) -> str:
+    """The answer: the best sentence (and a close second) quoted with its marker, then a one-line ``note``."""
+    lang = language.detect(question)
+    ranked = rank(question, passages, embedder)
+    if not ranked or ranked[0][0] <= 0:
+        return "Les articles ne le disent pas." if lang == "fr" else "The articles do not say."
+    chosen = [ranked[0]]
+    if len(ranked) > 1 and ranked[1][0] >= SECOND * ranked[0][0] and ranked[1][2] != ranked[0][2]:
+        chosen.append(ranked[1])
+    open_, close = ("« ", " »") if lang == "fr" else ("“", "”")
+    quotes = " ".join(f"{open_}{s.strip()}{close} [{n}]" for _, n, s in chosen)
+    return f"{LEAD[lang]} {quotes}\n\n{note[lang]}"
