@@ -16,6 +16,8 @@ from bot.core import figures, language
 from retrieval.textnorm import fold, terms
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+# Markers in a row with what joins them ("[1], [2] and [3]"): taken out of a sentence whole, separators too.
+_MARKER_RUN = re.compile(r"\s*\[\d{1,3}\](?:\s*[,;&]?\s*(?:(?:and|et)\s+)?\[\d{1,3}\])*")
 # A sentence ends at . ! ? or … (closing quotes and markers after it stay with it) before a space; "M." and "14.3" do not.
 _END = re.compile(r"[.!?…]+(?:\s?[»”\"’)])*(?:\s*\[\d{1,3}\])*(?=\s|$)")
 _QUOTE = re.compile(r"«[^»]*»|“[^”]*”")
@@ -128,7 +130,7 @@ def attribute(answer: str, passages: Sequence[tuple[int, str]]) -> Attributed:
     order: list[int] = []
     for raw in split_sentences(answer):
         original = tuple(dict.fromkeys(int(n) for n in MARKER.findall(raw)))
-        body = MARKER.sub("", raw).strip()
+        body = _MARKER_RUN.sub("", raw).strip()
         missing = tuple(f.raw for f in figures.extract(body) if f.key not in all_figures) or misplaced(body, said)
         scores = {f.n: support(body, f) for f in feats}
         best = max(scores.values(), default=0.0)

@@ -101,3 +101,11 @@ def test_the_note_stays_inside_a_sentence_whose_marker_follows_its_full_stop() -
         "Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année (absent des sources). [2]"
     )
     assert split_sentences(fr.text(note="(absent des sources)")) == [fr.text(note="(absent des sources)")]
+
+
+def test_markers_in_a_row_leave_no_stray_commas_when_placed_again() -> None:
+    from bot.core.attribution import attribute
+
+    passages = [(1, "Les incertitudes portent sur la structure exacte de l’investissement."), (2, "Autre chose."), (3, "Encore autre chose.")]
+    out = attribute("Des incertitudes portent sur la structure exacte de l’investissement [1], [2], and [3].", passages)
+    assert out.text("remove", "") == "Des incertitudes portent sur la structure exacte de l’investissement [1]."
