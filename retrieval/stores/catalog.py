@@ -15,44 +15,15 @@ from retrieval.dates.backfill import backfill
 from retrieval.dates.extract import publication
 from retrieval.documents import INGESTED, PUBLISHED, Document, now_iso
 from retrieval.errors import IndexDamaged, disk_problem, one_line
-from retrieval.stores.migrate import migrate
+from retrieval.stores.migrate import SCHEMA, SCHEMA_VERSION, migrate
 from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
 from retrieval.stores.private import private_file
 
-SCHEMA_VERSION = 2
 # A query term in more than this share of the passages is left out of the FTS query (measured: docs/benchmarks.md).
 COMMON_SHARE = 0.2
 KEEP_WHEN_ALL_COMMON = 3
 SKIP_FROM_ROWS = 10_000
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT, published_at TEXT, source TEXT,
-    length INTEGER NOT NULL, author TEXT, published_kind TEXT NOT NULL DEFAULT 'ingested'
-);
-CREATE INDEX IF NOT EXISTS documents_url ON documents(url);
-CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
-CREATE TABLE IF NOT EXISTS doc_paths (
-    doc_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', PRIMARY KEY (path, doc_id, source)
-);
-CREATE INDEX IF NOT EXISTS doc_paths_doc ON doc_paths(doc_id);
-CREATE TABLE IF NOT EXISTS chunks (
-    rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, subs INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
-CREATE TABLE IF NOT EXISTS published (
-    doc_id TEXT PRIMARY KEY, published_at TEXT NOT NULL, ts REAL NOT NULL, estimated INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS published_ts ON published(ts);
-CREATE TABLE IF NOT EXISTS stories (doc_id TEXT PRIMARY KEY, story TEXT NOT NULL, signature BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS stories_story ON stories(story);
-CREATE TABLE IF NOT EXISTS story_bands (band INTEGER NOT NULL, key INTEGER NOT NULL, doc_id TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands(band, key);
-"""
 
 
 def db_error(path: Path, exc: sqlite3.Error) -> IndexDamaged:
