@@ -102,7 +102,7 @@ def check(
                 return replace(instead, unsupported=attributed.flagged, attributed=attributed)
         return Checked(abstention(templates, lang, titles), [], attributed.flagged, True, attributed)
     if model_abstained:  # "Meta backed Scale AI [1]. The articles do not say.": the facts stay, the contradiction goes
-        final = " ".join(s for s in split_sentences(final) if not is_abstention(s))
+        final = " ".join(s for s in split_sentences(final) if not is_abstention(s)) or final
     by_n = {s.n: s for s in sources}
     shown = []
     for n in attributed.cited:

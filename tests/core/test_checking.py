@@ -107,3 +107,9 @@ def test_a_sentence_that_only_points_at_the_passage_goes_and_its_fact_is_cited()
     assert not out.abstained and out.answer == "Scale AI a été fondée par Alexandr Wang [1]."
     kept = check("Who founded it?", "It is written in the passage that Alexandr Wang founded Scale AI in 2016 [1].", SOURCES, TEMPLATES)
     assert "Alexandr Wang founded Scale AI in 2016 [1]" in kept.answer  # a sentence with a fact of its own stays
+
+
+def test_a_cited_sentence_that_also_reads_as_an_abstention_is_kept_rather_than_leaving_nothing() -> None:
+    text = "The articles do not say when, but Scale AI was founded in 2016 by Alexandr Wang [1]."
+    out = check("Who founded Scale AI?", text, SOURCES, TEMPLATES)
+    assert not out.abstained and out.answer == text
