@@ -52,9 +52,13 @@ def shown_unsupported(text: str, sources: Sequence[Source]) -> bool:
     return any(s.unsupported for s in attribute(" ".join(shown), [(s.n, s.text) for s in sources]).sentences)
 
 
-def language_of(text: str) -> str:
-    """The answer's language: its own words first (quotes left out), else the guesser on the whole."""
-    return answer_language(text) or language.detect(QUOTED.sub(" ", text))
+def language_of(text: str) -> str | None:
+    """The answer's language: its own words first (quotes left out), else the guesser on the whole; None for an answer
+    of names and figures only ("Pierre Giustiniani [1]"), which is in no language and so in the question's."""
+    own = QUOTED.sub(" ", MARKER.sub("", text))
+    if not re.search(r"\b[^\W\d_A-ZÀ-Ý][^\W\d_]{2,}\b", own):  # no word but capitalised ones
+        return None
+    return answer_language(text) or language.detect(own)
 
 
 def score(q: Question, done: Done, raw: str, prompt_sources: Sequence[Source], templates: Templates) -> dict:
@@ -77,7 +81,7 @@ def score(q: Question, done: Done, raw: str, prompt_sources: Sequence[Source], t
             "markers": total,
             "cited": good > 0,
             "unsupported_shown": not abstained and shown_unsupported(text, prompt_sources),
-            "language_match": language_of(text) == lang,
+            "language_match": language_of(text) in (None, lang),
             "abstained": abstained,
         }
     return row

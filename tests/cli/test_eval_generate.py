@@ -97,3 +97,11 @@ def test_an_answer_is_correct_whatever_its_commas_and_in_figures_of_either_langu
     assert correct("Meta plans to invest more than $10 billion [1].", ["plus de 10 milliards de dollars"])
     assert not correct("Meta and Amazon backed it [1].", ["Meta, Amazon and Nvidia"])
     assert not correct("Meta plans to invest $65 billion [1].", ["plus de 10 milliards de dollars"])
+
+
+def test_an_answer_of_names_alone_is_in_no_language_and_one_with_words_in_theirs() -> None:
+    from bot.cli.answer_quality import language_of
+
+    assert language_of("Pierre Giustiniani [1]") is None  # counted as in the question's language
+    assert language_of("Le nouveau nom de la famille est Stefanopoli [1].") == "fr"
+    assert language_of("The new name of the family is Stefanopoli [1].") == "en"
