@@ -219,7 +219,8 @@ class Answerer:
             yield prep
             return
         yield Retrieved(prep.sources)
-        cached = self._cached(prep)
+        # The checks run off the loop: quoting the passages in place of a failed answer may embed their sentences.
+        cached = await asyncio.to_thread(self._cached, prep)
         if cached:
             for event in cached:
                 yield event
@@ -247,7 +248,7 @@ class Answerer:
                     raise event.error
                 if isinstance(event, Generated):
                     self._remember(prep, "".join(parts), event)
-                    yield self._finish(prep, "".join(parts), event)
+                    yield await asyncio.to_thread(self._finish, prep, "".join(parts), event)
                     return
                 if isinstance(event, Token):
                     parts.append(event.text)

@@ -31,9 +31,10 @@ _ABSTAIN = re.compile(
 )
 # A sentence that only says where the answer is ("This is stated in the passage [1].", "Ceci est indiqué dans [2].").
 _POINTER = re.compile(
-    r"^\W*(?:this|it|that|ceci|cela|c[’']est)\s+(?:is\s+|was\s+|est\s+|a\s+été\s+)?(?:clearly\s+)?"
-    r"(?:stated|mentioned|written|said|given|indicated|explained|indiqué|mentionné|précisé|écrit|dit|expliqué)\s+(?:in|by|dans|par)"
-    r"(?:\s+|,|(?:the|passages?|articles?|sources?|texts?|extraits?|le|la|les|l[’']|textes?|and|et|both|above|ci-dessus)\b)*[.!]?\W*$",
+    r"^\W*(?:this|it|that|ceci|cela|c[’']est)(?:\s+(?:information|answer|info|réponse))?\s+(?:is\s+|was\s+|est\s+|a\s+été\s+)?(?:clearly\s+)?"
+    r"(?:stated|mentioned|written|said|given|indicated|explained|found|indiqué|mentionné|précisé|écrit|dit|expliqué)\s+(?:in|by|dans|par)"
+    r"(?:\s+|,|(?:the|passages?|articles?|sources?|texts?|extraits?|le|la|les|l[’']|textes?|and|et|both|above|below|at|end|"
+    r"ci-dessus|à|fin)\b)*[.!]?\W*$",
     re.IGNORECASE,
 )
 QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
@@ -57,10 +58,11 @@ def is_abstention(text: str) -> bool:
 
 def without_pointers(text: str) -> str:
     """``text`` without its sentences that only say where the answer is: their markers are placed again by attribution,
-    and an English "This is stated in the passage" in a French answer is not the answer's language."""
+    and an English "This is stated in the passage" in a French answer is not the answer's language. An answer that is
+    nothing else says nothing: the passages are quoted instead (``check``)."""
     sentences = split_sentences(text)
     kept = [s for s in sentences if not _POINTER.match(MARKER.sub("", s))]
-    return " ".join(kept) if kept and len(kept) < len(sentences) else text
+    return " ".join(kept) if len(kept) < len(sentences) else text
 
 
 def answer_language(text: str) -> str | None:

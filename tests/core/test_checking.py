@@ -113,3 +113,10 @@ def test_a_cited_sentence_that_also_reads_as_an_abstention_is_kept_rather_than_l
     text = "The articles do not say when, but Scale AI was founded in 2016 by Alexandr Wang [1]."
     out = check("Who founded Scale AI?", text, SOURCES, TEMPLATES)
     assert not out.abstained and out.answer == text
+
+
+def test_an_answer_that_only_points_at_a_passage_gives_way_to_its_words() -> None:
+    out = check("Qui a fondé Scale AI ?", "This information is stated in passage [1].", SOURCES, TEMPLATES)
+    assert not out.abstained and out.answer.startswith("D’après les articles : «") and "Alexandr Wang" in out.answer
+    tail = check("Qui a fondé Scale AI ?", "Scale AI a été fondée par Alexandr Wang [1]. This is stated in passage at the end.", SOURCES, TEMPLATES)
+    assert tail.answer == "Scale AI a été fondée par Alexandr Wang [1]."

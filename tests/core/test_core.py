@@ -130,6 +130,44 @@ async def test_async_answer_does_not_block_the_loop_while_retrieving_or_generati
     assert len(gaps) >= 30 and max(gaps) < 0.15  # a 0.3 s search on the loop would leave a 0.3 s gap
 
 
+class SlowEmbedder:
+    """The real embedder behind a blocking delay on passages, as embedding sentences on two busy cores is."""
+
+    def __init__(self, inner, delay_s: float) -> None:
+        self.inner, self.delay_s, self.passage_calls = inner, delay_s, 0
+
+    def embed_passages(self, texts, threads=None):
+        """Block, then embed."""
+        self.passage_calls += 1
+        time.sleep(self.delay_s)
+        return self.inner.embed_passages(texts)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+async def test_quoting_the_passages_in_place_of_a_failed_answer_does_not_block_the_loop(answerer, fake_generator):
+    answerer.searcher = SlowSearcher(answerer.searcher, 0.0)
+    answerer.searcher.embedder = slow = SlowEmbedder(answerer.searcher.embedder, 0.3)
+    fake_generator.enqueue("Scale AI a été fondée par Alexandr Wang [1].")  # French to an English question: quoted
+    gaps: list[float] = []
+
+    async def ticker():
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    events = [e async for e in answerer.answer("Who founded Scale AI?")]
+    await asyncio.sleep(0.05)  # the checks come last: let the ticker see the gap they would leave
+    task.cancel()
+    assert isinstance(events[-1], Done) and events[-1].answer.startswith("From the articles:")
+    assert slow.passage_calls == 1 and max(gaps) < 0.15  # a 0.3 s embedding on the loop would leave a 0.3 s gap
+
+
 def test_same_prompt_is_answered_from_the_cache_without_the_model(answerer, fake_generator):
     fake_generator.enqueue("Dix milliards [1].", "Autre réponse sur Meta et Scale AI [1].")
     first = list(answerer.answer_sync("Combien Meta investit-il ?"))[-1]
