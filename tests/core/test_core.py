@@ -108,21 +108,22 @@ class SlowSearcher:
         return self.searcher.search(query, k)
 
 
+async def tick(gaps: list[float]) -> None:
+    """Every 10 ms, how long the event loop actually took to come back: a blocking call shows as a long gap."""
+    last = time.perf_counter()
+    while True:
+        await asyncio.sleep(0.01)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+
+
 async def test_async_answer_does_not_block_the_loop_while_retrieving_or_generating(answerer, fake_generator):
     answerer.searcher = SlowSearcher(answerer.searcher, 0.3)
     fake_generator.delay_s = 0.02
     fake_generator.enqueue("un deux trois quatre cinq six sept huit neuf dix")
     gaps: list[float] = []
-
-    async def ticker():
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
+    task = asyncio.create_task(tick(gaps))
     events = [e async for e in answerer.answer("Combien Meta investit-il ?")]
     task.cancel()
     assert isinstance(events[-1], Done) and events[-1].answer.startswith("un deux")
@@ -151,16 +152,7 @@ async def test_quoting_the_passages_in_place_of_a_failed_answer_does_not_block_t
     answerer.searcher.embedder = slow = SlowEmbedder(answerer.searcher.embedder, 0.3)
     fake_generator.enqueue("Scale AI a été fondée par Alexandr Wang [1].")  # French to an English question: quoted
     gaps: list[float] = []
-
-    async def ticker():
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
+    task = asyncio.create_task(tick(gaps))
     events = [e async for e in answerer.answer("Who founded Scale AI?")]
     await asyncio.sleep(0.05)  # the checks come last: let the ticker see the gap they would leave
     task.cancel()
