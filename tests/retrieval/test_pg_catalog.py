@@ -129,3 +129,44 @@ def test_large_catalogs_leave_very_common_lexemes_out_and_counts_follow_removals
     catalog.remove_docs(["d"])
     assert catalog.rows("SELECT COUNT(*) FROM lexemes WHERE df <> 0") == [(0,)]
     catalog.close()
+
+
+def test_a_batch_large_for_the_table_refreshes_the_planners_statistics(pg_url, monkeypatch):
+    # Until autovacuum gets to it, a bulk load leaves BM25 planned for an empty table (docs/benchmarks.md).
+    import retrieval.stores.pg_catalog as pg_module
+
+    monkeypatch.setattr(pg_module, "ANALYZE_FROM", 30)
+    catalog = PgCatalog(pg_url)
+
+    def analyzed() -> set[str]:  # reltuples is -1 until a table is first analyzed
+        return {r[0] for r in catalog.rows("SELECT relname FROM pg_class WHERE relkind = 'r' AND reltuples >= 0")}
+
+    def batch(doc_id: str, n: int):
+        doc = Document(title="T", text="x", doc_id=doc_id)
+        return [doc], [Chunk(f"{doc_id}-{i}", doc_id, "T", f"mot{i} commun", i, 0, 1) for i in range(n)]
+
+    catalog.add(*batch("small", 29))  # under ANALYZE_FROM: left to autovacuum
+    assert catalog.passages_estimate() == 0 and "chunks" not in analyzed()
+    catalog.add(*batch("bulk", 300))
+    assert catalog.passages_estimate() == 329  # ANALYZE counted the table
+    assert analyzed() >= set(pg_module.ANALYZED)
+    catalog.add(*batch("more", 31))  # 31 < 10% of 329: no ANALYZE of its own
+    assert catalog.passages_estimate() == 329
+    catalog.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_chunks_come_in_the_asked_order_across_several_queries(backend, pg_url, tmp_path, monkeypatch):
+    import retrieval.stores.catalog as catalog_module
+    from retrieval.stores.catalog import Catalog
+
+    monkeypatch.setattr(catalog_module, "CHUNKS_PER_QUERY", 2)
+    catalog = PgCatalog(pg_url) if backend == "postgres" else Catalog(tmp_path / "catalog.sqlite3")
+    doc = Document(title="T", text="x", doc_id="d")
+    catalog.add([doc], [Chunk(f"c{i}", "d", "T", f"mot{i}", i, 0, 1) for i in range(5)])
+    asked = ["c4", "gone", "c1", "c4", "c0", "c3"]
+    got = catalog.chunks(asked)
+    assert list(got) == ["c4", "c1", "c0", "c3"]  # the asked order, duplicates once, a missing id left out
+    assert {cid: c.text for cid, c in got.items()} == {"c4": "mot4", "c1": "mot1", "c0": "mot0", "c3": "mot3"}
+    assert catalog.chunks([]) == {}
+    catalog.close()
