@@ -14,6 +14,7 @@ from tests.fakes import FakeEmbedder, FakeGenerator, MemoryStore
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_FILE = SEEDS / "meta-scale-ai-investissement.txt"
+SEED_DATE_LINE = "Publié le 10 juin 2025"  # the seed article's own date, on the line under its title
 
 # Shared 2-core machines stall a test now and then: property tests bound their examples, not their wall time.
 hypothesis_settings.register_profile("newsbot", deadline=None)
@@ -65,6 +66,26 @@ def fake_index(settings):
     index = open_index(settings, embedder=FakeEmbedder(), store=MemoryStore())
     yield index
     index.close()
+
+
+def undated_seed_text() -> str:
+    """The seed file's text without its date line: the same articles, which only the ingestion time can date."""
+    from retrieval.dates.extract import date_in_text
+
+    lines = SEED_FILE.read_text(encoding="utf-8").split("\n")
+    text = "\n".join(line for i, line in enumerate(lines) if not (i < 4 and line.strip() == SEED_DATE_LINE))
+    assert date_in_text(text) is None, "the seed file has a date line that undated_seed_text does not strip"
+    return text
+
+
+@pytest.fixture
+def undated_seed(tmp_path: Path) -> Path:
+    """The seed file without its date line, alone in a folder of its own under the same name (for `ingest`)."""
+    folder = tmp_path / "undated-seed"
+    folder.mkdir()
+    path = folder / SEED_FILE.name
+    path.write_text(undated_seed_text(), encoding="utf-8")
+    return path
 
 
 @pytest.fixture

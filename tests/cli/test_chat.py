@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 from bot.cli.chat import chat
 from bot.resources import seeds_dir
@@ -21,20 +20,20 @@ Réponse vérifiée:
 Plus de 10 milliards de dollars [1].
 
 Sources:
-  [1] {title} — meta-scale-ai-investissement.txt · ajouté le DATE
+  [1] {title} — meta-scale-ai-investissement.txt · 10 juin 2025
       “Meta Platforms, la maison-mère de Facebook et Instagram, est en pourparlers avancés
       pour investir plus de 10 milliards de dollars dans Scale AI, une startup …”
 > /sources
 
 Sources:
-  [1] {title} — meta-scale-ai-investissement.txt · ajouté le DATE
+  [1] {title} — meta-scale-ai-investissement.txt · 10 juin 2025
       “Meta Platforms, la maison-mère de Facebook et Instagram, est en pourparlers avancés
       pour investir plus de 10 milliards de dollars dans Scale AI, une startup …”
 > et quand ?
 En 2016 [1].
 
 Sources:
-  [1] {title} — meta-scale-ai-investissement.txt · ajouté le DATE
+  [1] {title} — meta-scale-ai-investissement.txt · 10 juin 2025
       “Fondée en 2016 par Alexandr Wang, Scale AI s’est imposée comme un acteur incontournable
       de la révolution de l’IA générative.”
 > /reset
@@ -53,9 +52,8 @@ def test_a_session_transcript(settings, fake_index):
     stdin = io.StringIO("Combien Meta investit-il dans Scale AI ?\n/sources\net quand ?\n/reset\n/nope\n\n/quit\nnever read\n")
     out = io.StringIO()
     assert chat(settings, fake_index, lambda: generator, stdin, out) == 0
-    # The seed article carries no date: its sources show the day it was added, which is today's.
-    transcript = re.sub(r"ajouté le \d{1,2} \w+ \d{4}", "ajouté le DATE", out.getvalue())
-    assert transcript == TRANSCRIPT.format(seeds=seeds_dir(), title=TITLE)
+    # The seed article's date line (10 juin 2025) is the date its sources show.
+    assert out.getvalue() == TRANSCRIPT.format(seeds=seeds_dir(), title=TITLE)
     # The follow-up was asked with the first turn (its answer cleaned of the marker [7]) and searched with it.
     assert generator.history[1][1:3] == [
         {"role": "user", "content": "Combien Meta investit-il dans Scale AI ?"},

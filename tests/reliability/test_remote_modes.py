@@ -13,7 +13,7 @@ from tests.servers import chroma_server, llm_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 QUESTION = "Combien Meta prévoit-il d'investir dans Scale AI ?"
-SOURCES: dict[str, list[str]] = {}  # chunk ids each mode cited: every mode must retrieve the same passages
+SOURCES: dict[str, list[str]] = {}  # chunk ids each mode retrieved: every mode must retrieve the same passages
 
 
 @pytest.mark.parametrize("mode", ["embedded", "chroma-server", "chroma-server+llm-server"])
@@ -42,5 +42,7 @@ def test_ingest_seeds_and_answer(mode, tmp_path, request):
     tokens = [e for e in events if isinstance(e, Token)]
     assert tokens and done.timings["completion_tokens"] >= 1 and done.answer
     assert done.sources and all("Scale AI" in s.title for s in done.sources)
-    cited = [s.chunk_id for s in done.sources]
-    assert SOURCES.setdefault("first", cited) == cited
+    # Compared before the model: which passages an answer cites is up to the model, and the same model sampled in
+    # process and behind llama_cpp.server may cite different ones of the same retrieved passages.
+    retrieved = [s.chunk_id for s in events[0].sources]
+    assert SOURCES.setdefault("first", retrieved) == retrieved

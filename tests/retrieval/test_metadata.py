@@ -3,10 +3,12 @@
 import io
 import json
 
+import pytest
+
 from bot.cli.render import print_sources
 from bot.telegram.formatting import source_line
 from retrieval.documents import iso_date
-from tests.conftest import both_backends
+from tests.conftest import both_backends, make_answerer
 from tests.fakes import QUOTE_FIRST
 
 
@@ -15,6 +17,20 @@ def test_dates_are_read_as_iso_8601():
     assert iso_date("2025-06-10T08:30:00Z") == "2025-06-10T08:30:00+00:00"
     assert iso_date("Tue, 10 Jun 2025 08:30:00 +0200") == "2025-06-10T08:30:00+02:00"
     assert iso_date("hier soir") is None and iso_date(None) is None
+
+
+@pytest.fixture
+def answerer(settings, fake_index, fake_generator, undated_seed):
+    """The answer loop over the seed articles, all undated, and the test's wire story; never abstains.
+
+    Passages are laid out oldest first and the fake generator quotes passage [1]: a dated seed article (10 June 2025)
+    would stand before the wire story, dated 12 June or undated, and be the one source kept. Undated, the seed
+    articles stand after it, and the wire story, the best match, is the passage quoted.
+    """
+    fake_index.indexer.ingest([undated_seed])
+    answerer = make_answerer(settings, fake_index.searcher, fake_generator, top_k=3, abstain_threshold=0.0)
+    yield answerer
+    answerer.close()
 
 
 def _ask(answerer, fake_index, tmp_path, records):
