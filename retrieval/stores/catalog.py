@@ -16,7 +16,7 @@ from retrieval.dates.extract import publication
 from retrieval.documents import INGESTED, PUBLISHED, Document, now_iso
 from retrieval.errors import IndexDamaged, disk_problem, one_line
 from retrieval.stores.migrate import SCHEMA, SCHEMA_VERSION, migrate
-from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
+from retrieval.fusion import DEFAULT_BODY_WEIGHT as BODY_WEIGHT, DEFAULT_DENSE_WEIGHT, DEFAULT_TITLE_WEIGHT as TITLE_WEIGHT
 from retrieval.textnorm import fts_query, fts_text, terms
 from retrieval.stores.private import private_file
 
@@ -91,6 +91,7 @@ class Catalog:
     """
 
     driver_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    dense_weight = DEFAULT_DENSE_WEIGHT  # the fusion weight tuned for FTS5's BM25 (retrieval.fusion)
     where = "the catalog"
 
     def __init__(self, path: Path) -> None:
