@@ -14,10 +14,11 @@ from retrieval.stores.catalog import Catalog, open_catalog
 from retrieval.embedding.e5 import E5Embedder
 from retrieval.ports import Embedder, VectorStore
 from retrieval.errors import ConfigError, ModelError
-from retrieval.fusion import DEFAULT_ABSTAIN_THRESHOLD
+from retrieval.fusion import DEFAULT_ABSTAIN_THRESHOLD, PG_ABSTAIN_THRESHOLD
 from retrieval.ingest import Indexer
 from retrieval.stores.lock import DataDirLock
 from retrieval.stores.private import private_dir
+from retrieval.stores.pg import is_postgres
 from retrieval.search import Searcher
 from retrieval.stores.chroma import ChromaStore
 
@@ -96,7 +97,9 @@ def open_index(
 
 def answer_config(settings: Settings, parallel: int = 1) -> AnswerConfig:
     """The answer loop's knobs from Settings, the one source of their defaults."""
-    threshold = settings.abstain_threshold if settings.abstain_threshold is not None else DEFAULT_ABSTAIN_THRESHOLD
+    threshold = settings.abstain_threshold
+    if threshold is None:  # calibrated for each catalog's lexical ranker
+        threshold = PG_ABSTAIN_THRESHOLD if is_postgres(settings.database_url) else DEFAULT_ABSTAIN_THRESHOLD
     return AnswerConfig(
         top_k=settings.top_k,
         max_tokens=settings.max_tokens,

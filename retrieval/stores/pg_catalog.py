@@ -15,7 +15,7 @@ from typing import Sequence
 
 from retrieval.chunking import Chunk
 from retrieval.errors import IndexDamaged
-from retrieval.fusion import DEFAULT_BODY_WEIGHT, DEFAULT_TITLE_WEIGHT
+from retrieval.fusion import DEFAULT_BODY_WEIGHT, DEFAULT_TITLE_WEIGHT, PG_DENSE_WEIGHT
 from retrieval.stores.catalog import COMMON_SHARE, KEEP_WHEN_ALL_COMMON, SKIP_FROM_ROWS, Catalog
 from retrieval.stores.pg import Database, describe, pg_sql
 from retrieval.textnorm import clean_text
@@ -151,9 +151,7 @@ class PgCatalog(Catalog):
     """The catalog's documents, chunks, dates and story groups in PostgreSQL, searched with its full-text search."""
 
     where = "the PostgreSQL catalog"
-    # The fusion's dense weight for this lexical ranker, tuned on the whole PIAF beside SQLite's 0.8 (docs/retrieval.md):
-    # hit@1 / hit@3 0.776 / 0.887 at 0.75, 0.778 / 0.889 at 0.8, 0.777 / 0.891 at 0.85, against SQLite's 0.786 / 0.900.
-    dense_weight = 0.85
+    dense_weight = PG_DENSE_WEIGHT  # the fusion weight tuned for this lexical ranker (retrieval.fusion)
 
     def __init__(self, url: str) -> None:
         import psycopg

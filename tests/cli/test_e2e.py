@@ -78,6 +78,18 @@ def test_cli_ingest_is_idempotent_and_ask_prints_json(tmp_path, database_url):
     assert "Traceback" not in out.stderr
 
 
+@both_backends
+def test_the_seed_sets_off_topic_questions_are_refused_and_no_answerable_one_on_either_catalog(tmp_path, database_url):
+    # Each catalog's lexical ranker has its own fusion weight and abstention threshold (retrieval.fusion); on
+    # PostgreSQL, SQLite's 0.64 let 3 of the 5 off-topic seed questions through.
+    out = _cli("eval", "retrieval/quality/sets/seed_questions.jsonl", "--articles", "seeds", "--now", "2025-06-20T12:00",
+               "--json", data_dir=tmp_path, database_url=database_url)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert (result["abstention_recall"], result["false_abstentions"]) == (1.0, 0)
+    assert result["hit@3"] == 1.0
+
+
 def test_cli_errors_are_one_line(tmp_path):
     empty = _cli("ask", QUESTION, data_dir=tmp_path / "fresh")
     assert empty.returncode == 1 and empty.stderr.strip().startswith("newsbot: error: the index is empty")
