@@ -7,11 +7,17 @@ import re
 _FR = set(
     "le la les un une des du de et est sont pour dans que qui quoi quel quelle quels quelles combien pourquoi comment "
     "où ou avec sur par pas ne il elle ils elles nous vous on ce cette ces son sa ses leur leurs au aux a-t-il "
-    "est-ce qu quand fait été avoir être selon".split()
+    "est-ce qu quand fait été avoir être selon "
+    # prepositions, conjunctions, adverbs and common verb forms that English never writes as words
+    "depuis avant après entre chez sans sous vers contre pendant mais donc aussi très encore déjà lors dont "
+    "comme cela ça ont était étaient sera seront peut doit existe existent en environ notamment".split()
 )
 _EN = set(
     "the a an and is are was were for in of to that which what who whom whose how why when where with on by not "
-    "does do did it they we you this these those its their has have had will would much many according".split()
+    "does do did it they we you this these those its their has have had will would much many according "
+    # the same for English: words French never writes
+    "from at be been being but if than then there also into about after before since between during without "
+    "can could should may might more most only over such up out exists existed around".split()
 )
 
 
