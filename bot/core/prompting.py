@@ -20,6 +20,7 @@ class Templates:
     abstain: dict[str, str]
     abstain_empty: dict[str, str]
     abstain_range: dict[str, str] = field(default_factory=dict)
+    hint: str = ""  # the sentence retrieval points the model at ({n}, {sentence}); empty: none is shown
 
     @classmethod
     def load(cls, folder: Path | None = None) -> "Templates":
@@ -36,6 +37,7 @@ class Templates:
             abstain={lang: read(f"abstain_{lang}.txt").strip() for lang in ("en", "fr")},
             abstain_empty={lang: read(f"abstain_empty_{lang}.txt").strip() for lang in ("en", "fr")},
             abstain_range={lang: read(f"abstain_range_{lang}.txt").strip() for lang in ("en", "fr")},
+            hint=read("hint.txt").strip("\n") if (folder / "hint.txt").exists() else "",
         )
 
 
@@ -65,10 +67,14 @@ def build_messages(
     count_tokens: Callable[[str], int],
     budget: int,
     today: str = "",
+    pick: Callable[[Sequence[PromptPassage]], tuple[int, str] | None] | None = None,
 ) -> tuple[list[dict], list[PromptPassage]]:
     """Chat messages (system first, byte-identical every time) and the passages that fit in ``budget`` tokens.
 
     Today's date goes in the user message, never the system prompt, so llama.cpp keeps reusing the system prompt's KV prefix.
+    With ``pick`` (passages → the passage number and sentence most likely to answer, or None), that sentence is
+    shown again after the passages (templates.hint): a small model reads the right sentence more often when it is
+    pointed at it (docs/answers.md). Its room is kept before the passages are cut to fit.
     """
     system = {"role": "system", "content": templates.system}
     history = list(history)
@@ -77,11 +83,14 @@ def build_messages(
         text = templates.system + "".join(t.question + t.answer for t in hist) + body
         return count_tokens(text) + SAFETY_MARGIN * (2 + 2 * len(hist))
 
-    empty = templates.question.format(passages="", question=question, today=today)
+    empty = templates.question.format(passages="", question=question, today=today, hint="")
     # Old turns go first when the question and the passages would not fit.
     while history and used(history, empty) > budget // 2:
         history.pop(0)
     room = budget - used(history, empty)
+    hint = _hint(templates, pick, passages) if pick else ""
+    reserved = count_tokens(hint) + 1 if hint else 0
+    room -= reserved
     kept: list[PromptPassage] = []
     for p in passages:
         block = _render(templates, p)
@@ -95,7 +104,12 @@ def build_messages(
             if cut is not None:
                 kept.append(cut)
         break
-    body = templates.question.format(passages="\n".join(_render(templates, p) for p in kept), question=question, today=today)
+    if hint:  # picked again among the passages that fit, within the room kept for it
+        hint = _hint(templates, pick, kept)
+        hint = hint if hint and count_tokens(hint) + 1 <= reserved else ""
+    body = templates.question.format(
+        passages="\n".join(_render(templates, p) for p in kept), question=question, today=today, hint=hint + "\n\n" if hint else ""
+    )
     messages = [system]
     for t in history:
         messages += [{"role": "user", "content": t.question}, {"role": "assistant", "content": t.answer}]
@@ -116,6 +130,17 @@ def defuse(text: str) -> str:
     while QUOTE in text:
         text = text.replace(QUOTE, SPACED)
     return text
+
+
+def _hint(templates: Templates, pick: Callable[[Sequence[PromptPassage]], tuple[int, str] | None], passages: Sequence[PromptPassage]) -> str:
+    """The hint line for the sentence ``pick`` chooses among ``passages``, or "" when it chooses none."""
+    if not templates.hint or not passages:
+        return ""
+    chosen = pick(passages)
+    if chosen is None:
+        return ""
+    n, sentence = chosen
+    return templates.hint.format(n=n, sentence=defuse(" ".join(sentence.split())))
 
 
 def _render(templates: Templates, p: PromptPassage) -> str:

@@ -99,3 +99,12 @@ def extract_answer(
     open_, close = ("« ", " »") if lang == "fr" else ("“", "”")
     quotes = " ".join(f"{open_}{s.strip()}{close} [{n}]" for _, n, s in chosen)
     return f"{LEAD[lang]} {quotes}\n\n{note[lang]}"
+
+
+def best_sentence(question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None) -> tuple[int, str] | None:
+    """The passage number and sentence that best answer ``question`` (as the extractive answerer ranks them), or None
+    when no sentence shares anything with it."""
+    ranked = rank(question, passages, embedder)
+    if not ranked or ranked[0][0] <= 0:
+        return None
+    return ranked[0][1], ranked[0][2].strip()

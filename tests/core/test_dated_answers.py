@@ -96,3 +96,34 @@ def test_a_year_no_article_was_published_in_is_answered_from_a_passage_that_spea
     done = events[-1]
     assert isinstance(done, Done) and not done.abstained and gen.history
     assert retrieved.sources and all("2016" in s.text for s in retrieved.sources)
+
+
+def test_the_model_is_pointed_at_the_sentence_that_answers_and_the_extractive_answerer_is_not(make):
+    """After the passages, the prompt quotes again the sentence the extractive ranker picks for the question."""
+    gen = FakeGenerator(default=QUOTE_FIRST)
+    answerer = make(datetime(2025, 6, 20, 9, tzinfo=PARIS), gen)
+    list(answerer.answer_sync("Où en est l'inflation de la zone euro ?"))
+    user = gen.history[-1][-1]["content"]
+    passages, _, hint = user.partition("Sentence most likely to hold the answer:\n")
+    assert hint.startswith("[") and "L'inflation de la zone euro est retombée à 1,9 % en mai." in hint.split("\n")[0]
+    assert hint.index("Question: Où en est l'inflation") > 0 and "1,9 %" in passages
+    assert gen.history[-1][0]["content"] == answerer.templates.system  # the system prompt is untouched
+
+
+def test_the_extractive_answerer_gets_no_hint(settings, fake_index):
+    from bot.backends.extractive import ExtractiveGenerator
+
+    fake_index.indexer.ingest([DATED], progress=False)
+    seen = []
+
+    class Recording(ExtractiveGenerator):
+        def stream(self, messages, *args, **kwargs):
+            seen.append(messages[-1]["content"])
+            return super().stream(messages, *args, **kwargs)
+
+    answerer = make_answerer(settings, fake_index.searcher, Recording(), FixedClock(datetime(2025, 6, 20, 9, tzinfo=PARIS)), top_k=3, abstain_threshold=0.0)
+    try:
+        (done,) = [e for e in answerer.answer_sync("Où en est l'inflation de la zone euro ?") if isinstance(e, Done)]
+    finally:
+        answerer.close()
+    assert seen and "Sentence most likely" not in seen[0] and "1,9 %" in done.answer
