@@ -54,11 +54,13 @@ def shown_unsupported(text: str, sources: Sequence[Source]) -> bool:
 
 def language_of(text: str) -> str | None:
     """The answer's language: its own words first (quotes left out), else the guesser on the whole; None for an answer
-    of names and figures only ("Pierre Giustiniani [1]"), which is in no language and so in the question's."""
+    of names and figures only ("Pierre Giustiniani [1]"), which is in no language and so in the question's, and for
+    one whose words give neither language the lead ("Meta soutient Anthropic [1]": no function word, no accent), which
+    the guesser would call English only because ties go to English."""
     own = QUOTED.sub(" ", MARKER.sub("", text))
     if not re.search(r"\b[^\W\d_A-ZÀ-Ý][^\W\d_]{2,}\b", own):  # no word but capitalised ones
         return None
-    return answer_language(text) or language.detect(own)
+    return answer_language(text) or language.confident(own, margin=1)
 
 
 def score(q: Question, done: Done, raw: str, prompt_sources: Sequence[Source], templates: Templates) -> dict:

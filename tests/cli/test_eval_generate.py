@@ -105,3 +105,6 @@ def test_an_answer_of_names_alone_is_in_no_language_and_one_with_words_in_theirs
     assert language_of("Pierre Giustiniani [1]") is None  # counted as in the question's language
     assert language_of("Le nouveau nom de la famille est Stefanopoli [1].") == "fr"
     assert language_of("The new name of the family is Stefanopoli [1].") == "en"
+    assert language_of("Meta soutient Anthropic [1].") is None  # no function word, no accent: no evidence either way
+    assert language_of("Meta backs Anthropic, according to the article [1].") == "en"
+    assert language_of("Scale AI existe depuis 2016 [1].") == "fr"
