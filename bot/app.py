@@ -59,6 +59,11 @@ def ensure_data_dir(settings: Settings) -> Path:
     return path
 
 
+def make_embedder(settings: Settings) -> E5Embedder:
+    """The multilingual encoder, with the configured threads and query backend."""
+    return E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
+
+
 def open_index(
     settings: Settings,
     *,
@@ -81,7 +86,7 @@ def open_index(
     lock = lock and not (settings.database_url and settings.chroma_url)
     held = DataDirLock(data_dir).acquire(wait_s=wait_s, on_wait=on_wait, shared=shared) if lock else None
     try:
-        embedder = embedder or E5Embedder(num_threads=settings.embed_threads, query_backend=settings.query_encoder, query_threads=settings.query_threads or physical_cores())
+        embedder = embedder or make_embedder(settings)
         if store is None and settings.chroma_url:
             store = ChromaStore.http(settings.chroma_url, settings.chroma_headers(), embedder.name, embedder.dim)
         store = store or ChromaStore.persistent(data_dir / "chroma", embedder.name, embedder.dim)

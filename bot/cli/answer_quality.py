@@ -17,6 +17,7 @@ from bot.core import figures, language
 from bot.core.attribution import MARKER, attribute, passage_features, split_sentences, support
 from bot.core.checking import QUOTED, NOTE, answer_language, check, is_abstention
 from bot.core.events import Done, Source
+from bot.core.ports import Embedder
 from bot.core.prompting import Templates, clean_answer
 from retrieval.errors import NewsbotError
 from retrieval.quality.evaluate import Question, contains_answer
@@ -120,11 +121,12 @@ def _source(p) -> Source:
     return Source(n, f"doc{n}", title, f"chunk{n}", text, 1.0, 0, len(text), url)
 
 
-def rescore(path: Path, out: Path | None = None) -> dict:
+def rescore(path: Path, out: Path | None = None, embedder: Embedder | None = None) -> dict:
     """Check the answers written in an `eval --generate --answers` file again with the current checks, and score them.
 
     The model's text is kept, so a change to attribution, figure checks or abstention detection is measured on the same
-    generations without a model; a question refused at retrieval stays refused.
+    generations without a model; a question refused at retrieval stays refused. With ``embedder`` (the search's
+    encoder, as `eval --rescore` passes), a failed answer is quoted across languages as the answer path quotes it.
     """
     from bot.core.answer import finish_text
 
@@ -141,7 +143,7 @@ def rescore(path: Path, out: Path | None = None) -> dict:
             raise NewsbotError(f"{path}: not an `eval --answers` file ({exc})") from None
         timings = {"first_token_ms": rec.get("ttft_ms")}
         if sources:
-            checked = finish_text(q.question, rec["written"], sources, templates)
+            checked = finish_text(q.question, rec["written"], sources, templates, embedder)
             done = Done(q.question, checked.answer, checked.sources, checked.abstained, timings=timings, unsupported=checked.unsupported)
         else:
             done = Done(q.question, rec["shown"], [], True, timings=timings)

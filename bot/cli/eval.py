@@ -52,7 +52,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.rescore:
         from bot.cli.answer_quality import rescore
 
-        result = {"generation": rescore(args.dataset, args.answers)}
+        from bot.app import make_embedder
+
+        # The encoder the answer path quotes across languages with, so a rescored answer is checked as shown.
+        result = {"generation": rescore(args.dataset, args.answers, make_embedder(settings))}
         print(json.dumps(result, ensure_ascii=False) if args.json else generation_table(result["generation"]))
         return 0
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:

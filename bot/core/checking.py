@@ -31,7 +31,7 @@ _ABSTAIN = re.compile(
 )
 # A sentence that only says where the answer is ("This is stated in the passage [1].", "Ceci est indiqué dans [2].").
 _POINTER = re.compile(
-    r"^\W*(?:this|it|that|ceci|cela|c[’']est)(?:\s+(?:information|answer|info|réponse))?\s+(?:is\s+|was\s+|est\s+|a\s+été\s+)?(?:clearly\s+)?"
+    r"^\W*(?:this|it|that|ceci|cela|c[’']est)(?:\s+(?:information|answer|info|réponse))?\s+(?:is\s+|was\s+|est\s+|a\s+été\s+)?(?:(?:clearly|directly|explicitly|also|clairement|directement|explicitement|aussi)\s+)?"
     r"(?:stated|mentioned|written|said|given|indicated|explained|found|indiqué|mentionné|précisé|écrit|dit|expliqué)\s+(?:in|by|dans|par)"
     r"(?:\s+|,|(?:the|passages?|articles?|sources?|texts?|extraits?|le|la|les|l[’']|textes?|and|et|both|above|below|at|end|"
     r"ci-dessus|à|fin)\b)*[.!]?\W*$",
@@ -92,13 +92,15 @@ def check(
     titles = [s.title for s in sources]
     text = without_pointers(text)
     attributed = attribute(text, [(s.n, s.text) for s in sources])
-    final = attributed.text(policy, NOTE[lang])
+    # A pointer left alone once the unsupported sentences are gone ("This information is directly stated in the
+    # passage [2].") says nothing: the answer is then empty and the passages are quoted instead.
+    final = without_pointers(attributed.text(policy, NOTE[lang]))
     stated = [s for s in attributed.sentences if s.cited]
     wrong_language = (said := answer_language(text)) is not None and said != lang
     model_abstained = is_abstention(text)
     if not final or wrong_language or (model_abstained and not stated):
         if quote and sources and not (model_abstained and not stated):
-            quoted = extract_answer(question, [(s.n, s.text) for s in sources], embedder, INSTEAD_NOTE)
+            quoted = extract_answer(question, [(s.n, s.text) for s in sources], embedder, INSTEAD_NOTE, strict=True)
             instead = check(question, quoted, sources, templates, policy, quote=False)
             if not instead.abstained:
                 return replace(instead, unsupported=attributed.flagged, attributed=attributed)

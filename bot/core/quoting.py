@@ -86,13 +86,22 @@ def rank(question: str, passages: Sequence[tuple[int, str]], embedder: Embedder 
 
 
 def extract_answer(
-    question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None, note: dict[str, str] = NOTE
+    question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None, note: dict[str, str] = NOTE,
+    strict: bool = False,
 ) -> str:
-    """The answer: the best sentence (and a close second) quoted with its marker, then a one-line ``note``."""
+    """The answer: the best sentence (and a close second) quoted with its marker, then a one-line ``note``.
+
+    With ``strict`` (quoting in place of a model's failed answer), "the articles do not say" when the question and the
+    passages are in one language and the best sentence shares no content word with the question: the encoder ranks
+    some sentence first for any question, "Quelle est la capitale du Canada ?" included.
+    """
     lang = language.detect(question)
     ranked = rank(question, passages, embedder)
+    nothing = "Les articles ne le disent pas." if lang == "fr" else "The articles do not say."
     if not ranked or ranked[0][0] <= 0:
-        return "Les articles ne le disent pas." if lang == "fr" else "The articles do not say."
+        return nothing
+    if strict and lang == language.detect(" ".join(t for _, t in passages)) and not set(terms(question)) & set(terms(ranked[0][2])):
+        return nothing  # within one language, a best sentence sharing no word with the question is about something else
     chosen = [ranked[0]]
     if len(ranked) > 1 and ranked[1][0] >= SECOND * ranked[0][0] and ranked[1][2] != ranked[0][2]:
         chosen.append(ranked[1])

@@ -120,3 +120,24 @@ def test_an_answer_that_only_points_at_a_passage_gives_way_to_its_words() -> Non
     assert not out.abstained and out.answer.startswith("D’après les articles : «") and "Alexandr Wang" in out.answer
     tail = check("Qui a fondé Scale AI ?", "Scale AI a été fondée par Alexandr Wang [1]. This is stated in passage at the end.", SOURCES, TEMPLATES)
     assert tail.answer == "Scale AI a été fondée par Alexandr Wang [1]."
+
+
+def test_an_off_topic_answer_in_the_wrong_language_abstains_rather_than_quote_an_unrelated_sentence() -> None:
+    from bot.core.quoting import extract_answer
+    from tests.fakes import FakeEmbedder
+
+    question = "Quelle est la capitale du Canada ?"
+    passages = [(s.n, s.text) for s in SOURCES]
+    # The encoder ranks some sentence first for any question: the offline answerer quotes it as its best guess ...
+    assert extract_answer(question, passages, FakeEmbedder()).startswith("D’après les articles")
+    # ... but in place of a model's failed answer a sentence sharing no word with the question is not quoted.
+    assert extract_answer(question, passages, FakeEmbedder(), strict=True) == "Les articles ne le disent pas."
+    out = check(question, "The capital of Canada is Ottawa. [2]", SOURCES, TEMPLATES, embedder=FakeEmbedder())
+    assert out.abstained and out.answer.startswith("Les articles ne le disent pas.") and out.sources == []
+
+
+def test_a_pointer_left_alone_once_the_unsupported_sentence_is_removed_gives_way_to_the_passages() -> None:
+    text = "Scale AI emploie 5 000 personnes. This information is directly stated in the passage [1]."
+    out = check("Combien de personnes Scale AI emploie-t-elle ?", text, SOURCES, TEMPLATES)
+    assert not out.abstained and out.answer.startswith("D’après les articles : « ") and "directly stated" not in out.answer
+    assert out.unsupported == ["Scale AI emploie 5 000 personnes."] and "5 000" not in out.answer and "[1]" in out.answer
