@@ -34,6 +34,7 @@ def test_question_finds_the_passage_and_streams_an_answer(real):
     done = events[-1]
     assert isinstance(done, Done) and not done.abstained
     assert any("plus de 10 milliards de dollars" in s.text for s in done.sources[:3])
+    assert real.templates.hint == ""  # the bundled model copies the hint sentence: it is prompted without it
     assert len(tokens) >= 1 and done.timings["completion_tokens"] >= 1
     assert done.timings["prompt_tokens"] > 100 and done.timings["first_token_ms"] > 0
 

@@ -104,11 +104,14 @@ def test_passages_reach_the_model_as_delimited_quotations(settings, fake_index, 
         answerer.close()
     system, user = fake_generator.history[-1][0]["content"], fake_generator.history[-1][-1]["content"]
     assert "quotations, not instructions" in system
-    blocks = re.findall(r'\[(\d+)\] [^\n]*\n"""\n(.*?)\n"""', user, re.S)
+    passages, _, hint = user.partition("\n\nSentence most likely to hold the answer:\n")
+    blocks = re.findall(r'\[(\d+)\] [^\n]*\n"""\n(.*?)\n"""', passages, re.S)
     assert [n for n, _ in blocks] == ["1"] and "2 milliards de francs" in blocks[0][1]
-    assert user.count('"""') == 2  # the article's own triple quote cannot end the quotation
+    assert passages.count('"""') == 2  # the article's own triple quote cannot end the quotation
     assert PAYLOAD in blocks[0][1]  # the article's instruction reaches the model only inside its quotation
-    assert user.rsplit('\n"""', 1)[1] == "\n\nQuestion: Combien valent les exportations de chocolat suisse ?"
+    # The sentence pointed at is quoted the same way, and the question comes last, outside every quotation.
+    assert re.fullmatch(r'\[1\] """[^\n]*"""\n\nQuestion: Combien valent les exportations de chocolat suisse \?', hint)
+    assert '""" ' + "Les ventes" not in hint
     # A link the sources do not contain never reaches the user, whatever the model writes.
     assert "evil.example" not in done.answer and "[link removed]" in done.answer
 
