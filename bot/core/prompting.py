@@ -104,7 +104,7 @@ def build_messages(
             if cut is not None:
                 kept.append(cut)
         break
-    if hint:  # picked again among the passages that fit, within the room kept for it
+    if hint and kept != list(passages):  # picked again among the passages that fit, within the room kept for it
         hint = _hint(templates, pick, kept)
         hint = hint if hint and count_tokens(hint) + 1 <= reserved else ""
     body = templates.question.format(
