@@ -166,7 +166,7 @@ class Answerer:
         """The one place a generated text becomes the final Done: foreign links removed, citations attributed, figures checked, the asker's language kept."""
         # An answer that is already a quotation of the passages (the extractive answerer) is not quoted again.
         checked = finish_text(prep.question, text, prep.sources, self.templates, self.searcher.embedder,
-                              quote=not getattr(self.generator, "quotes", False))
+                              quote=not getattr(self.generator, "quotes", False), uncited=not end.cancelled)
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)
@@ -295,14 +295,16 @@ class Answerer:
 
 
 def finish_text(
-    question: str, text: str, sources: Sequence[Source], templates: Templates, embedder: Embedder | None = None, quote: bool = True
+    question: str, text: str, sources: Sequence[Source], templates: Templates, embedder: Embedder | None = None, quote: bool = True,
+    uncited: bool = True,
 ) -> Checked:
     """A generated text as shown: foreign links and out-of-range markers removed, then attributed and checked (bot.core.checking:
-    with ``quote``, a statement that fails the checks gives way to the passages' words, ``embedder`` across languages)."""
+    with ``quote``, a statement that fails the checks gives way to the passages' words, ``embedder`` across languages; with
+    ``uncited``, an answer that cites nothing too)."""
     # Links may come only from the cited sources' URLs, @-names also from their passages.
     shown = [s for s in sources if s.n in (set(cited(text)) or {s.n for s in sources})]
     cleaned = clean_answer(text, len(sources), [s.url for s in shown if s.url], [s.text for s in shown])
-    return check(question, cleaned, sources, templates, embedder=embedder, quote=quote)
+    return check(question, cleaned, sources, templates, embedder=embedder, quote=quote, uncited=uncited)
 
 
 def check_question(question: str, limit: int) -> str:

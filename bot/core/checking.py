@@ -80,13 +80,15 @@ def abstention(templates: Templates, lang: str, titles: Sequence[str]) -> str:
 
 def check(
     question: str, text: str, sources: Sequence[Source], templates: Templates, policy: str = UNSUPPORTED,
-    embedder: Embedder | None = None, quote: bool = True,
+    embedder: Embedder | None = None, quote: bool = True, uncited: bool = True,
 ) -> Checked:
     """Attribute, verify and language-check ``text``.
 
     A reply in the wrong language, or a statement none of whose sentences the passages support, gives way to the
     passages' own best sentences, quoted (``quote``; bot.core.quoting, with ``embedder`` across languages); the
-    model's own "the articles do not say", or nothing left to quote, becomes newsbot's abstention.
+    model's own "the articles do not say", or nothing left to quote, becomes newsbot's abstention. With ``uncited``,
+    an answer none of whose sentences a passage supports is quoted instead too, when the passages hold a sentence
+    that answers; it stays as written otherwise (a cancelled answer passes False: its streamed words are kept).
     """
     lang = language.detect(question)
     titles = [s.title for s in sources]
@@ -98,13 +100,15 @@ def check(
     stated = [s for s in attributed.sentences if s.cited]
     wrong_language = (said := answer_language(text)) is not None and said != lang
     model_abstained = is_abstention(text)
-    if not final or wrong_language or (model_abstained and not stated):
+    failed = not final or wrong_language or (model_abstained and not stated)
+    if failed or (uncited and not stated and not model_abstained):
         if quote and sources and not (model_abstained and not stated):
             quoted = extract_answer(question, [(s.n, s.text) for s in sources], embedder, INSTEAD_NOTE, strict=True)
             instead = check(question, quoted, sources, templates, policy, quote=False)
             if not instead.abstained:
                 return replace(instead, unsupported=attributed.flagged, attributed=attributed)
-        return Checked(abstention(templates, lang, titles), [], attributed.flagged, True, attributed)
+        if failed:
+            return Checked(abstention(templates, lang, titles), [], attributed.flagged, True, attributed)
     if model_abstained:  # "Meta backed Scale AI [1]. The articles do not say.": the facts stay, the contradiction goes
         final = " ".join(s for s in split_sentences(final) if not is_abstention(s)) or final
     by_n = {s.n: s for s in sources}

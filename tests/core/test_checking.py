@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.checking import answer_language, check, is_abstention
-from bot.core.events import Done, Source
+from bot.core.events import Cancel, Done, Source, Token
 from bot.core.prompting import Templates
 
 TEMPLATES = Templates.load()
@@ -141,3 +141,38 @@ def test_a_pointer_left_alone_once_the_unsupported_sentence_is_removed_gives_way
     out = check("Combien de personnes Scale AI emploie-t-elle ?", text, SOURCES, TEMPLATES)
     assert not out.abstained and out.answer.startswith("D’après les articles : « ") and "directly stated" not in out.answer
     assert out.unsupported == ["Scale AI emploie 5 000 personnes."] and "5 000" not in out.answer and "[1]" in out.answer
+
+
+def test_an_answer_no_passage_supports_gives_way_to_the_sentence_that_answers() -> None:
+    # The stand-in's "land resources" for the rare earths: a fact stated, cited by nothing once attributed.
+    text = "The talks are about land resources."
+    question = "What did Trump and Xi Jinping agree to resume?"
+    out = check(question, text, SOURCES, TEMPLATES)
+    assert not out.abstained and "land resources" not in out.answer and "terres rares" in out.answer
+    assert "[2]" in out.answer and [s.n for s in out.sources] == [2]
+    kept = check(question, text, SOURCES, TEMPLATES, uncited=False)  # as a cancelled answer is checked: the words stay
+    assert kept.answer == text and kept.sources == [] and not kept.abstained
+
+
+def test_an_uncited_answer_stays_when_no_passage_sentence_answers_either() -> None:
+    text = "Il faut attendre la suite des négociations."
+    out = check("Quelle est la capitale du Canada ?", text, SOURCES, TEMPLATES)
+    assert out.answer == text and out.sources == [] and not out.abstained
+
+
+def test_a_cancelled_answer_keeps_its_streamed_words(answerer, fake_generator) -> None:
+    fake_generator.delay_s = 0.01
+    fake_generator.enqueue(" ".join(f"mot{i}" for i in range(200)))
+    cancel, streamed, done = Cancel(), [], None
+    for event in answerer.answer_sync("Combien Meta va-t-il investir dans Scale AI ?", cancel=cancel):
+        if isinstance(event, Token):
+            streamed.append(event.text)
+            if len(streamed) == 5:
+                cancel.set()
+        if isinstance(event, Done):
+            done = event
+    assert done.cancelled and done.answer.startswith("mot0 mot1") and "D’après les articles" not in done.answer
+    fake_generator.delay_s = 0
+    fake_generator.enqueue(" ".join(f"mot{i}" for i in range(5)))
+    done = list(answerer.answer_sync("Combien Meta va-t-il investir dans Scale AI ?"))[-1]
+    assert not done.cancelled and done.answer.startswith("D’après les articles : «") and "10 milliards" in done.answer

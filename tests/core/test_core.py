@@ -126,7 +126,8 @@ async def test_async_answer_does_not_block_the_loop_while_retrieving_or_generati
     task = asyncio.create_task(tick(gaps))
     events = [e async for e in answerer.answer("Combien Meta investit-il ?")]
     task.cancel()
-    assert isinstance(events[-1], Done) and events[-1].answer.startswith("un deux")
+    # The model's words stream; the final answer cites nothing the passages support, so it is their quotation instead.
+    assert "".join(e.text for e in events if isinstance(e, Token)).startswith("un deux") and isinstance(events[-1], Done)
     assert answerer.searcher.queries == ["Combien Meta investit-il ?"]
     assert len(gaps) >= 30 and max(gaps) < 0.15  # a 0.3 s search on the loop would leave a 0.3 s gap
 
