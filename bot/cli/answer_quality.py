@@ -35,7 +35,7 @@ def correct(answer: str, golds: Sequence[str]) -> bool:
 
 def markers(text: str, sources: Sequence[Source]) -> tuple[int, int]:
     """(correct markers, all markers) of ``text`` against the passages ``sources``."""
-    feats = {s.n: passage_features(s.n, s.text) for s in sources}
+    feats = {s.n: passage_features(s.n, s.text, s.title) for s in sources}
     good = total = 0
     for sentence in split_sentences(text):
         for n in dict.fromkeys(int(m) for m in MARKER.findall(sentence)):
@@ -48,9 +48,9 @@ def shown_unsupported(text: str, sources: Sequence[Source]) -> bool:
     """Whether ``text`` shows, unflagged, a figure that none of ``sources`` holds, or holds only about something else
     (bot.core.attribution.misplaced: Meta's 65 billion AI budget given as its Scale AI investment)."""
     shown = [s for s in split_sentences(text) if not any(note in s for note in NOTE.values())]  # flagged: not claimed
-    if figures.unsupported(" ".join(shown), [s.text for s in sources]):
+    if figures.unsupported(" ".join(shown), [f"{s.title}\n{s.text}" for s in sources]):
         return True
-    return any(s.unsupported for s in attribute(" ".join(shown), [(s.n, s.text) for s in sources]).sentences)
+    return any(s.unsupported for s in attribute(" ".join(shown), [(s.n, s.text) for s in sources], {s.n: s.title for s in sources}).sentences)
 
 
 def language_of(text: str) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from bot.core import figures, language
 from retrieval.textnorm import fold, terms
@@ -100,9 +100,13 @@ class _Passage:
     terms: frozenset[str]
 
 
-def passage_features(n: int, text: str) -> _Passage:
-    """The support features of one passage."""
-    return _Passage(n, frozenset(figures.support_keys(text)), frozenset(fold(w) for w in re.findall(r"[^\W_]+", text)), frozenset(terms(text)))
+def passage_features(n: int, text: str, title: str | None = None) -> _Passage:
+    """The support features of one passage. The figures of its article's title count as its own: the model read the
+    passage under it, and a reader sees it above the quote ("aux JO de 2016, avec 121 podiums" is held by a passage of
+    "Jeux olympiques d'été de 2016" that gives the 121 podiums and not the year). The title's names and words do not:
+    every passage of the article shares them, so they would let any of them support a sentence."""
+    keys = figures.support_keys(f"{title}\n{text}" if title else text)
+    return _Passage(n, frozenset(keys), frozenset(fold(w) for w in re.findall(r"[^\W_]+", text)), frozenset(terms(text)))
 
 
 def support(sentence: str, passage: _Passage) -> float:
@@ -120,9 +124,10 @@ def support(sentence: str, passage: _Passage) -> float:
     return 2.0 * len(keys) + 1.5 * hit_names + hit_terms / max(1, len(sent_terms))
 
 
-def attribute(answer: str, passages: Sequence[tuple[int, str]]) -> Attributed:
-    """Attribute each sentence of ``answer`` to the passages (number, text) supporting it; fix its markers."""
-    feats = [passage_features(n, text) for n, text in passages]
+def attribute(answer: str, passages: Sequence[tuple[int, str]], titles: Mapping[int, str] | None = None) -> Attributed:
+    """Attribute each sentence of ``answer`` to the passages (number, text) supporting it, the figures of each one's
+    title in ``titles`` counted as its own (``passage_features``); fix its markers."""
+    feats = [passage_features(n, text, (titles or {}).get(n)) for n, text in passages]
     said = [_Said(figures.support_keys(t), frozenset(terms(_no_figures(t))), language.detect(text))
             for _, text in passages for t in split_sentences(text)]
     all_figures = frozenset().union(*(f.figures for f in feats)) if feats else frozenset()

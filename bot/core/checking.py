@@ -93,7 +93,7 @@ def check(
     lang = language.detect(question)
     titles = [s.title for s in sources]
     text = without_pointers(text)
-    attributed = attribute(text, [(s.n, s.text) for s in sources])
+    attributed = attribute(text, [(s.n, s.text) for s in sources], {s.n: s.title for s in sources})
     # A pointer left alone once the unsupported sentences are gone ("This information is directly stated in the
     # passage [2].") says nothing: the answer is then empty and the passages are quoted instead.
     final = without_pointers(attributed.text(policy, NOTE[lang]))

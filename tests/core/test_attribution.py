@@ -109,3 +109,22 @@ def test_markers_in_a_row_leave_no_stray_commas_when_placed_again() -> None:
     passages = [(1, "Les incertitudes portent sur la structure exacte de l’investissement."), (2, "Autre chose."), (3, "Encore autre chose.")]
     out = attribute("Des incertitudes portent sur la structure exacte de l’investissement [1], [2], and [3].", passages)
     assert out.text("remove", "") == "Des incertitudes portent sur la structure exacte de l’investissement [1]."
+
+
+def test_a_figure_of_the_articles_title_is_held_by_its_passages_but_not_its_names() -> None:
+    # The stand-in's answer on PIAF: the year is in the title the passage was shown under, the medals in its text.
+    olympics = [
+        (1, "Les Jeux ont eu lieu du 5 au 21 août et plus de 11 000 athlètes participent à cet événement sportif."),
+        (2, "En football, le Brésil remporte son premier titre. Les États-Unis terminent en tête du tableau des médailles "
+            "avec 121 podiums dont 46 médailles d'or."),
+    ]
+    titles = {1: "Jeux olympiques d'été de 2016", 2: "Jeux olympiques d'été de 2016"}
+    answer = "Les États-Unis ont gagné le plus de médailles aux JO de 2016, avec 121 podiums dont 46 médailles d'or."
+    untitled = attribute(answer, olympics)
+    assert untitled.cited == [] and untitled.sentences[0].cited == ()  # no passage held 2016 and the 121 podiums
+    titled = attribute(answer, olympics, titles)
+    assert titled.cited == [2] and titled.flagged == [] and titled.text().endswith("médailles d'or [2].")
+    assert attribute("Le Brésil gagne en 2017.", olympics, titles).flagged == ["Le Brésil gagne en 2017."]
+    # A name of the title alone supports no passage: every passage of the article shares it.
+    assert attribute("Les Jeux olympiques d'été sont un succès.", [(3, "Le Brésil remporte son premier titre.")],
+                     {3: "Jeux olympiques d'été de 2016"}).cited == []
