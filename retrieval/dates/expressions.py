@@ -16,7 +16,7 @@ from retrieval.dates.words import MONTHS_EN, MONTHS_FR, NUMBERS, WEEKDAYS_EN, WE
 _M = "(" + "|".join(
     [m.lower() for m in MONTHS_FR] + ["fevrier", "aout", "decembre"] + [m.lower() for m in MONTHS_EN]
     + ["jan", "feb", "mar", "apr", "jun", "jul", "aug", "sept", "sep", "oct", "nov", "dec"]
-) + r")\.?"
+) + r")(?:\.|\b)"  # a whole word: "en Mar" of "en Martinique", "in Aug" of "in Augsburg" are no months
 _W = "(" + "|".join(WEEKDAYS_FR + WEEKDAYS_EN) + ")s?"
 _N = r"(\d{1,3}|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + ")"
 _D = r"(\d{1,2})(?:er|st|nd|rd|th)?"
