@@ -65,6 +65,18 @@ def without_pointers(text: str) -> str:
     return " ".join(kept) if len(kept) < len(sentences) else text
 
 
+def without_foreign(text: str, lang: str) -> str:
+    """``text`` without its sentences in the other language than ``lang``, when some of its sentences are in ``lang``:
+    the stand-in follows a French answer with "This is stated in the passage [1] about the exodus of Grecs from
+    Corse.", and the whole answer, read as mixed, gave way to a quotation. An answer in the other language only is
+    left whole (``check`` replaces it)."""
+    sentences = split_sentences(text)
+    said = [answer_language(s) for s in sentences]
+    if lang not in said or all(l in (lang, None) for l in said):
+        return text
+    return " ".join(s for s, l in zip(sentences, said) if l in (lang, None))
+
+
 def answer_language(text: str) -> str | None:
     """The language of the answer's own words (quotations of the passages left out), or None when unclear."""
     return language.confident(QUOTED.sub(" ", MARKER.sub("", text)))
@@ -92,7 +104,7 @@ def check(
     """
     lang = language.detect(question)
     titles = [s.title for s in sources]
-    text = without_pointers(text)
+    text = without_foreign(without_pointers(text), lang)
     attributed = attribute(text, [(s.n, s.text) for s in sources], {s.n: s.title for s in sources})
     # A pointer left alone once the unsupported sentences are gone ("This information is directly stated in the
     # passage [2].") says nothing: the answer is then empty and the passages are quoted instead.

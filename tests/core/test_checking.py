@@ -176,3 +176,14 @@ def test_a_cancelled_answer_keeps_its_streamed_words(answerer, fake_generator) -
     fake_generator.enqueue(" ".join(f"mot{i}" for i in range(5)))
     done = list(answerer.answer_sync("Combien Meta va-t-il investir dans Scale AI ?"))[-1]
     assert not done.cancelled and done.answer.startswith("D’après les articles : «") and "10 milliards" in done.answer
+
+
+def test_a_sentence_in_the_other_language_is_dropped_from_an_answer_in_the_askers() -> None:
+    # The stand-in's habit on PIAF: a French answer, then an English sentence about where it is stated.
+    text = "Scale AI a été fondée en 2016 par Alexandr Wang. This is stated in the passage [1] about the founding of the company."
+    out = check("Qui a fondé Scale AI ?", text, SOURCES, TEMPLATES)
+    assert out.answer == "Scale AI a été fondée en 2016 par Alexandr Wang [1]." and not out.abstained
+    assert [s.n for s in out.sources] == [1] and answer_language(out.answer) == "fr"
+    # All in the other language: the whole reply still gives way to the passages' words, in the asker's language.
+    english = check("Qui a fondé Scale AI ?", "Scale AI was founded by Alexandr Wang in 2016. It labels data for AI.", SOURCES, TEMPLATES)
+    assert english.answer.startswith("D’après les articles : « Fondée en 2016")
