@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from bot.core import figures, language
-from bot.core.attribution import MARKER, attribute, passage_features, split_sentences, support
+from bot.core.attribution import MARKER, attribute, passage_features, split_sentences, support, titled
 from bot.core.checking import QUOTED, NOTE, answer_language, check, is_abstention
 from bot.core.events import Done, Source
 from bot.core.ports import Embedder
@@ -48,7 +48,7 @@ def shown_unsupported(text: str, sources: Sequence[Source]) -> bool:
     """Whether ``text`` shows, unflagged, a figure that none of ``sources`` holds, or holds only about something else
     (bot.core.attribution.misplaced: Meta's 65 billion AI budget given as its Scale AI investment)."""
     shown = [s for s in split_sentences(text) if not any(note in s for note in NOTE.values())]  # flagged: not claimed
-    if figures.unsupported(" ".join(shown), [f"{s.title}\n{s.text}" for s in sources]):
+    if figures.unsupported(" ".join(shown), [titled(s.text, s.title) for s in sources]):
         return True
     return any(s.unsupported for s in attribute(" ".join(shown), [(s.n, s.text) for s in sources], {s.n: s.title for s in sources}).sentences)
 

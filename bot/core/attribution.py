@@ -100,12 +100,17 @@ class _Passage:
     terms: frozenset[str]
 
 
+def titled(text: str, title: str | None) -> str:
+    """The text whose figures a passage supports: its own and its article title's (``passage_features``)."""
+    return f"{title}\n{text}" if title else text
+
+
 def passage_features(n: int, text: str, title: str | None = None) -> _Passage:
     """The support features of one passage. The figures of its article's title count as its own: the model read the
     passage under it, and a reader sees it above the quote ("aux JO de 2016, avec 121 podiums" is held by a passage of
     "Jeux olympiques d'été de 2016" that gives the 121 podiums and not the year). The title's names and words do not:
     every passage of the article shares them, so they would let any of them support a sentence."""
-    keys = figures.support_keys(f"{title}\n{text}" if title else text)
+    keys = figures.support_keys(titled(text, title))
     return _Passage(n, frozenset(keys), frozenset(fold(w) for w in re.findall(r"[^\W_]+", text)), frozenset(terms(text)))
 
 
