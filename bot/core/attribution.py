@@ -216,8 +216,10 @@ def _before_end(sentence: str, note: str) -> str:
     return f"{sentence[: m.start()].rstrip()} {note}{sentence[m.start():]}" if m else f"{sentence} {note}"
 
 
-def best_sentence(claim: str, passage_text: str) -> str:
-    """The sentence of ``passage_text`` that best supports ``claim`` (the quote shown under a source)."""
+def best_sentence(claims: str | Sequence[str], passage_text: str) -> str:
+    """The sentence of ``passage_text`` that best supports ``claims`` (the quote shown under a source), each claim
+    scored alone: an answer's figure and the quoted evidence's are rarely in one sentence."""
+    claims = [claims] if isinstance(claims, str) else list(claims)
     sentences = split_sentences(passage_text) or [passage_text]
-    scored = [(support(claim, passage_features(0, s)), -i, s) for i, s in enumerate(sentences)]
+    scored = [(sum(support(c, f) for c in claims), -i, s) for i, s in enumerate(sentences) if (f := passage_features(0, s))]
     return max(scored)[2]
