@@ -50,7 +50,8 @@ def shown_unsupported(text: str, sources: Sequence[Source]) -> bool:
     shown = [s for s in split_sentences(text) if not any(note in s for note in NOTE.values())]  # flagged: not claimed
     if figures.unsupported(" ".join(shown), [titled(s.text, s.title) for s in sources]):
         return True
-    return any(s.unsupported for s in attribute(" ".join(shown), [(s.n, s.text) for s in sources], {s.n: s.title for s in sources}).sentences)
+    # Paragraph breaks kept: an answer's last sentence without a full stop is not read as one with the evidence after it.
+    return any(s.unsupported for s in attribute("\n\n".join(shown), [(s.n, s.text) for s in sources], {s.n: s.title for s in sources}).sentences)
 
 
 def language_of(text: str) -> str | None:
