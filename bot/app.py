@@ -113,6 +113,7 @@ def answer_config(settings: Settings, parallel: int = 1) -> AnswerConfig:
         timeout_s=settings.generation_timeout_s,
         queue_size=settings.queue_size,
         parallel=parallel,
+        evidence=settings.evidence,
     )
 
 

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(1000, ge=200, le=4000, description="Largest passage, in characters.")
     chunk_overlap: int = Field(1, ge=0, le=5, description="Sentences shared by consecutive passages of a long paragraph.")
     abstain_threshold: float | None = Field(None, description="Fused score below which the bot says the articles do not answer (default: the value calibrated for the catalog, 0.64 with SQLite, 0.69 with PostgreSQL: docs/retrieval.md).")
+    evidence: bool = Field(True, description="Follow a model's answer with the articles' sentences that best answer the question, quoted and cited, unless the answer already says them (with the stand-in, PIAF answer accuracy 0.53 → 0.83: docs/answers.md).")
     history_turns: int = Field(4, ge=0, le=50, description="Previous question/answer pairs kept per conversation.")
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question accepted, in characters.")
     generation_timeout_s: float = Field(180.0, gt=0, description="Time limit for one answer, in seconds.")

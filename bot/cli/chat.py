@@ -124,7 +124,7 @@ def _loop(answerer, settings: Settings, stdin: TextIO, out: TextIO, interactive:
                 if done is not None:
                     last = done
                     if not done.abstained and not done.cancelled:
-                        history.append(Turn(done.question, done.answer))
+                        history.append(Turn(done.question, done.said))
                         del history[: max(0, len(history) - settings.history_turns)]
             out.flush()
     finally:

@@ -25,9 +25,12 @@ def print_sources(sources: Sequence[Source], out: TextIO) -> None:
 
 
 def print_final(done: Done, streamed: str, out: TextIO) -> None:
-    """After the streamed tokens: the checked answer when it differs from what streamed, then the sources."""
+    """After the streamed tokens: the checked answer when it differs from what streamed (only the quoted evidence when
+    that is all it adds), then the sources."""
     if not streamed.strip():
         out.write(done.answer)
+    elif done.evidence and done.said.strip() == streamed.strip():
+        out.write(f"\n\n{done.evidence}")
     elif done.answer.strip() != streamed.strip():
         label = "Réponse vérifiée" if _french(done) else "Checked against the sources"
         out.write(f"\n\n{label}:\n{done.answer}")

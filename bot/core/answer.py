@@ -41,6 +41,7 @@ class AnswerConfig:
     timeout_s: float | None
     queue_size: int
     parallel: int = 1  # answers generated at once: one per server slot with a remote LLM, else one
+    evidence: bool = True  # a model's answer is followed by the passages' sentences that answer (bot.core.quoting.evidence)
 
 
 @dataclass
@@ -166,12 +167,13 @@ class Answerer:
         """The one place a generated text becomes the final Done: foreign links removed, citations attributed, figures checked, the asker's language kept."""
         # An answer that is already a quotation of the passages (the extractive answerer) is not quoted again.
         checked = finish_text(prep.question, text, prep.sources, self.templates, self.searcher.embedder,
-                              quote=not getattr(self.generator, "quotes", False), uncited=not end.cancelled)
+                              quote=not getattr(self.generator, "quotes", False), uncited=not end.cancelled,
+                              evidence=self.config.evidence and not end.cancelled)
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)
         return Done(prep.question, checked.answer, checked.sources, abstained=checked.abstained, cancelled=end.cancelled,
-                    timings=timings, unsupported=checked.unsupported)
+                    timings=timings, unsupported=checked.unsupported, evidence=checked.evidence)
 
     def _key(self, prep: Prepared) -> str:
         """The cache key: the model, the answer budget and the exact prompt, so no answer is served for other passages."""
@@ -296,15 +298,16 @@ class Answerer:
 
 def finish_text(
     question: str, text: str, sources: Sequence[Source], templates: Templates, embedder: Embedder | None = None, quote: bool = True,
-    uncited: bool = True,
+    uncited: bool = True, evidence: bool = True,
 ) -> Checked:
     """A generated text as shown: foreign links and out-of-range markers removed, then attributed and checked (bot.core.checking:
     with ``quote``, a statement that fails the checks gives way to the passages' words, ``embedder`` across languages; with
-    ``uncited``, an answer that cites nothing too)."""
+    ``uncited``, an answer that cites nothing too; with ``evidence``, an answer that stands is followed by the passages'
+    sentences that answer)."""
     # Links may come only from the cited sources' URLs, @-names also from their passages.
     shown = [s for s in sources if s.n in (set(cited(text)) or {s.n for s in sources})]
     cleaned = clean_answer(text, len(sources), [s.url for s in shown if s.url], [s.text for s in shown])
-    return check(question, cleaned, sources, templates, embedder=embedder, quote=quote, uncited=uncited)
+    return check(question, cleaned, sources, templates, embedder=embedder, quote=quote, uncited=uncited, evidence=evidence)
 
 
 def check_question(question: str, limit: int) -> str:

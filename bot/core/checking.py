@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from bot.core import language
+from bot.core import language, quoting
 from bot.core.attribution import MARKER, Attributed, attribute, best_sentence, split_sentences
 from bot.core.events import Source
 from bot.core.ports import Embedder
@@ -49,6 +49,7 @@ class Checked:
     unsupported: list[str]
     abstained: bool
     attributed: Attributed | None = None
+    evidence: str = ""  # the passages' sentences quoted after the model's answer, the end of ``answer`` (quoting.evidence)
 
 
 def is_abstention(text: str) -> bool:
@@ -92,7 +93,7 @@ def abstention(templates: Templates, lang: str, titles: Sequence[str]) -> str:
 
 def check(
     question: str, text: str, sources: Sequence[Source], templates: Templates, policy: str = UNSUPPORTED,
-    embedder: Embedder | None = None, quote: bool = True, uncited: bool = True,
+    embedder: Embedder | None = None, quote: bool = True, uncited: bool = True, evidence: bool = True,
 ) -> Checked:
     """Attribute, verify and language-check ``text``.
 
@@ -101,6 +102,8 @@ def check(
     model's own "the articles do not say", or nothing left to quote, becomes newsbot's abstention. With ``uncited``,
     an answer none of whose sentences a passage supports is quoted instead too, when the passages hold a sentence
     that answers; it stays as written otherwise (a cancelled answer passes False: its streamed words are kept).
+    With ``evidence`` (and ``quote``), an answer that stands is followed by the passages' sentences that best answer
+    the question, quoted and cited, unless it already says them (bot.core.quoting.evidence).
     """
     lang = language.detect(question)
     titles = [s.title for s in sources]
@@ -123,9 +126,17 @@ def check(
             return Checked(abstention(templates, lang, titles), [], attributed.flagged, True, attributed)
     if model_abstained:  # "Meta backed Scale AI [1]. The articles do not say.": the facts stay, the contradiction goes
         final = " ".join(s for s in split_sentences(final) if not is_abstention(s)) or final
+    passages = [(s.n, s.text) for s in sources]
+    quoted = quoting.evidence(question, final, passages, embedder) if evidence and quote else None
+    said = list(attributed.sentences)
+    order = list(attributed.cited)
+    if quoted:
+        final = f"{final}\n\n{quoted}"
+        said += (more := attribute(quoted, passages, {s.n: s.title for s in sources})).sentences
+        order += [n for n in more.cited if n not in order]
     by_n = {s.n: s for s in sources}
     shown = []
-    for n in attributed.cited:
-        claims = " ".join(s.text for s in attributed.sentences if n in s.cited)
+    for n in order:
+        claims = [s.text for s in said if n in s.cited]
         shown.append(replace(by_n[n], quote=best_sentence(claims, by_n[n].text)))
-    return Checked(final, shown, attributed.flagged, False, attributed)
+    return Checked(final, shown, attributed.flagged, False, attributed, quoted or "")

@@ -135,6 +135,14 @@ class Done:
     cancelled: bool = False
     timings: dict = field(default_factory=dict)
     unsupported: list[str] = field(default_factory=list)  # sentences whose figures no passage holds
+    evidence: str = ""  # the passages' sentences quoted after the model's answer: the end of ``answer``
+
+    @property
+    def said(self) -> str:
+        """The answer without the quoted evidence: what the model said, kept as the conversation's history."""
+        if self.evidence and self.answer.endswith(self.evidence):
+            return self.answer[: -len(self.evidence)].rstrip()
+        return self.answer
 
     def as_dict(self) -> dict:
         """The object `ask --json` prints."""
@@ -143,6 +151,7 @@ class Done:
             "answer": self.answer,
             "abstained": self.abstained,
             "unsupported": self.unsupported,
+            "evidence": self.evidence or None,
             "sources": [s.as_dict() for s in self.sources],
             "timings": self.timings,
         }

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Sequence
 
 from bot.core import figures, language
-from bot.core.attribution import names, split_sentences
+from bot.core.attribution import MARKER, names, split_sentences
 from bot.core.ports import Embedder
 from retrieval.textnorm import fold, terms
 
@@ -29,6 +29,7 @@ LEAD = {"fr": "D’après les articles :", "en": "From the articles:"}
 EMBED_WEIGHT = 20.0  # points per unit of cosine above the median sentence (e5 cosines differ by ~0.05 between sentences)
 WEAK = 1.0  # below this best word overlap, the encoder is asked too
 SECOND = 0.3  # a second sentence is quoted unless the best one far outscores it (0.3 measured best on the tuning set)
+COVERED = 0.9  # an answer holding this share of the quoted sentences' content words already says them: no evidence
 # What a question asks for, by its first words: a figure, a date, or a name.
 _WANTS = [
     (re.compile(r"\b(combien|how (much|many)|quel(le)? (montant|somme|chiffre|part|pourcentage)|what (share|percentage|amount))\b", re.I), "figure"),
@@ -96,18 +97,54 @@ def extract_answer(
     some sentence first for any question, "Quelle est la capitale du Canada ?" included.
     """
     lang = language.detect(question)
+    quoted = quotation(question, passages, embedder, strict)
+    if quoted is None:
+        return "Les articles ne le disent pas." if lang == "fr" else "The articles do not say."
+    return f"{quoted}\n\n{note[lang]}"
+
+
+def quotation(question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None, strict: bool = False) -> str | None:
+    """"From the articles: “best sentence” [n] “close second” [m]", in the question's language, or None when no sentence
+    answers (``extract_answer``'s ``strict`` rule included)."""
+    chosen = _chosen(question, passages, embedder, strict)
+    return _quoted(language.detect(question), chosen) if chosen else None
+
+
+def _chosen(question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None, strict: bool) -> list[tuple[int, str]]:
+    """The best sentence and a close second, (passage number, sentence); none when nothing answers."""
     ranked = rank(question, passages, embedder)
-    nothing = "Les articles ne le disent pas." if lang == "fr" else "The articles do not say."
     if not ranked or ranked[0][0] <= 0:
-        return nothing
-    if strict and lang == language.detect(" ".join(t for _, t in passages)) and not set(terms(question)) & set(terms(ranked[0][2])):
-        return nothing  # within one language, a best sentence sharing no word with the question is about something else
+        return []
+    if strict and language.detect(question) == language.detect(" ".join(t for _, t in passages)) and not set(terms(question)) & set(terms(ranked[0][2])):
+        return []  # within one language, a best sentence sharing no word with the question is about something else
     chosen = [ranked[0]]
     if len(ranked) > 1 and ranked[1][0] >= SECOND * ranked[0][0] and ranked[1][2] != ranked[0][2]:
         chosen.append(ranked[1])
+    return [(n, sentence.strip()) for _, n, sentence in chosen]
+
+
+def _quoted(lang: str, chosen: Sequence[tuple[int, str]]) -> str:
+    """The sentences quoted with their markers, after "From the articles:"."""
     open_, close = ("« ", " »") if lang == "fr" else ("“", "”")
-    quotes = " ".join(f"{open_}{s.strip()}{close} [{n}]" for _, n, s in chosen)
-    return f"{LEAD[lang]} {quotes}\n\n{note[lang]}"
+    return f"{LEAD[lang]} " + " ".join(f"{open_}{sentence}{close} [{n}]" for n, sentence in chosen)
+
+
+def evidence(
+    question: str, answer: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None
+) -> str | None:
+    """The passages' sentences that best answer ``question``, quoted to follow a model's ``answer`` (bot.core.checking),
+    without those the answer already says (it holds ``COVERED`` of their content words); None when none is left.
+
+    The stand-in's short answers name the wrong person of the right sentence or answer from a neighbouring one; the
+    reader who sees the sentence under the answer can check it at once (docs/answers.md, "The answer and its evidence").
+    """
+    said, asked = set(terms(MARKER.sub(" ", answer))), set(terms(question))
+    chosen = _chosen(question, passages, embedder, strict=True)
+    # The close second must share a word with the question (two tiny passages make any sentence a close second) and be
+    # a sentence, not an article's heading ("Meta et Scale AI : une négociation qui fait trembler la Silicon Valley").
+    chosen = chosen[:1] + [(n, s) for n, s in chosen[1:] if asked & set(terms(s)) and re.search(r"[.!?…][»”\")]*$", s)]
+    left = [(n, s) for n, s in chosen if not (words := set(terms(s))) or len(words & said) < COVERED * len(words)]
+    return _quoted(language.detect(question), left) if left else None
 
 
 def best_sentence(question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None) -> tuple[int, str] | None:

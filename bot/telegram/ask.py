@@ -49,7 +49,7 @@ async def on_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             note = "Stopped: the bot is restarting." if svc.stopping else "Stopped by /cancel."
         if not done.cancelled:
             # Before the limit is released: a follow-up sees it.
-            await asyncio.to_thread(svc.history.add, msg.chat.id, done.question, done.answer, done.sources)
+            await asyncio.to_thread(svc.history.add, msg.chat.id, done.question, done.said, done.sources)
         # Released before the final message goes out: a follow-up sent the moment the answer shows is not refused as
         # "in progress" while this coroutine is still on its way back from the send.
         svc.limits.end(user.id)

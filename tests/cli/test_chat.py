@@ -19,6 +19,8 @@ Plus de 10 milliards de dollars [1] [7].
 Réponse vérifiée:
 Plus de 10 milliards de dollars [1].
 
+D’après les articles : « Meta Platforms, la maison-mère de Facebook et Instagram, est en pourparlers avancés pour investir plus de 10 milliards de dollars dans Scale AI, une startup spécialisée dans l’intelligence artificielle. » [1]
+
 Sources:
   [1] {title} — meta-scale-ai-investissement.txt · 10 juin 2025
       “Meta Platforms, la maison-mère de Facebook et Instagram, est en pourparlers avancés

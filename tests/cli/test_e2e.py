@@ -75,7 +75,7 @@ def test_cli_ingest_is_idempotent_and_ask_prints_json(tmp_path, database_url):
     out = _cli("ask", "--json", QUESTION, data_dir=tmp_path, database_url=database_url)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
-    assert set(answer) == {"question", "answer", "abstained", "sources", "timings", "unsupported"}
+    assert set(answer) == {"question", "answer", "abstained", "sources", "timings", "unsupported", "evidence"}
     assert set(answer["sources"][0]) == {"n", "doc_id", "title", "chunk_id", "text", "score", "start", "end", "url",
                                          "source", "published_at", "author", "published_kind", "origin", "also_in", "quote"}
     assert set(answer["timings"]) == {"retrieve_ms", "first_token_ms", "total_ms", "prompt_tokens", "completion_tokens"}

@@ -59,7 +59,7 @@ def test_answers_file_rescored_gives_the_same_scores(monkeypatch, fake_index, se
     assert [r["question"] for r in records] == [q.question for q in QUESTIONS]
     assert records[0]["written"].startswith("Meta va investir") and "99 milliards" not in records[0]["shown"]
     assert records[0]["unsupported"] == ["Meta a aussi investi 99 milliards."] and records[2]["final"]["abstained"]
-    again = rescore(answers, tmp_path / "again.jsonl")
+    again = rescore(answers, tmp_path / "again.jsonl", fake_index.embedder)  # as `eval --rescore` passes the encoder
     for stage in ("raw", "mark", "final"):
         assert again[stage] == result[stage]
     assert [json.loads(line)["shown"] for line in (tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines()] == [

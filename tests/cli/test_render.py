@@ -1,4 +1,4 @@
-"""The CLI's end of an answer: the checked answer when it differs from what streamed, then the cited sources' quotes."""
+"""The CLI's end of an answer: the checked answer when it differs from what streamed (or only its quoted evidence), then the cited sources' quotes."""
 
 from __future__ import annotations
 
@@ -28,3 +28,11 @@ def test_an_unchanged_answer_is_not_repeated_and_an_unstreamed_one_is_printed() 
     assert "Checked" not in _out(done, "Alexandr Wang [1].") and "Alexandr Wang [1]." not in _out(done, "Alexandr Wang [1].")
     abstained = Done("Who won?", "The articles do not say.", [], abstained=True)
     assert _out(abstained, "").startswith("The articles do not say.")
+
+
+def test_when_only_the_evidence_was_added_it_alone_follows_the_stream() -> None:
+    evidence = "D’après les articles : « Fondée en 2016 par Alexandr Wang. » [1]"
+    done = Done("Qui a fondé Scale AI ?", f"Jeff Bezos [1].\n\n{evidence}", [SOURCE], abstained=False, evidence=evidence)
+    assert done.said == "Jeff Bezos [1]."
+    text = _out(done, "Jeff Bezos [1].")
+    assert text.startswith(f"\n\n{evidence}\n") and "Réponse vérifiée" not in text and "Jeff Bezos" not in text

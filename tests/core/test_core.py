@@ -6,7 +6,7 @@ import time
 import pytest
 
 from bot.core.events import Cancel, Done, Queued, Retrieved, Started, Token
-from bot.core.prompting import Turn
+from bot.core.prompting import Turn, cited
 from retrieval.errors import GenerationError, InputError
 from tests.conftest import SEEDS, both_backends, make_answerer
 
@@ -19,8 +19,11 @@ def test_answer_streams_tokens_then_done_with_sources(answerer, fake_generator):
     assert isinstance(events[0], Retrieved) and isinstance(events[1], Started)
     tokens = [e.text for e in events if isinstance(e, Token)]
     done = events[-1]
-    assert isinstance(done, Done) and "".join(tokens) == done.answer == "Plus de 10 milliards de dollars [1]."
-    assert not done.abstained and [s.n for s in done.sources] == list(range(1, len(done.sources) + 1))
+    assert isinstance(done, Done) and "".join(tokens) == done.said == "Plus de 10 milliards de dollars [1]."
+    # The final answer adds the passage's sentence that answers, quoted and cited, after what streamed.
+    assert done.answer == f"{done.said}\n\n{done.evidence}" and done.evidence.startswith("D’après les articles : « ")
+    assert "investir plus de 10 milliards de dollars dans Scale AI" in done.evidence
+    assert not done.abstained and [s.n for s in done.sources] == list(dict.fromkeys(cited(done.answer)))  # citation order
     prompt = fake_generator.history[-1][-1]["content"]
     for s in done.sources:  # every source shown was in the prompt
         assert s.text in prompt
@@ -30,7 +33,7 @@ def test_answer_streams_tokens_then_done_with_sources(answerer, fake_generator):
 def test_markers_pointing_at_no_passage_are_removed(answerer, fake_generator):
     fake_generator.enqueue("Dix milliards [2] [9].")
     done = list(answerer.answer_sync("Combien Meta investit-il ?"))[-1]
-    assert done.answer == "Dix milliards [2]."
+    assert done.said == "Dix milliards [2]."
 
 
 def test_abstains_without_calling_the_model_below_the_threshold(settings, fake_index, fake_generator):
@@ -166,11 +169,11 @@ def test_same_prompt_is_answered_from_the_cache_without_the_model(answerer, fake
     first = list(answerer.answer_sync("Combien Meta investit-il ?"))[-1]
     second = list(answerer.answer_sync("Combien Meta investit-il ?"))[-1]
     assert len(fake_generator.history) == 1
-    assert second.answer == first.answer == "Dix milliards [1]." and second.sources == first.sources
+    assert second.answer == first.answer and first.said == "Dix milliards [1]." and second.sources == first.sources
     assert second.timings["prompt_tokens"] == first.timings["prompt_tokens"]
     history = [Turn("Qui a fondé Scale AI ?", "Alexandr Wang [1].")]
     other = list(answerer.answer_sync("Combien Meta investit-il ?", history))[-1]  # other prompt: generated anew
-    assert len(fake_generator.history) == 2 and other.answer == "Autre réponse sur Meta et Scale AI [1]."
+    assert len(fake_generator.history) == 2 and other.said == "Autre réponse sur Meta et Scale AI [1]."
 
 
 def test_cancelled_answers_are_not_cached(answerer, fake_generator):
@@ -211,4 +214,4 @@ def test_a_reader_that_leaves_early_stops_the_answer_and_the_worker_lives_on(ans
     time.sleep(0.1)  # the job notices the cancel at its next token, after the reader's loop has closed
     assert all(t.is_alive() for t in answerer._worker._threads)  # else the next answer would wait forever
     done = list(answerer.answer_sync("Qui a fondé Scale AI ?"))[-1]
-    assert done.answer == "Dix milliards [1]." and answerer.waiting() == 0
+    assert done.said == "Dix milliards [1]." and answerer.waiting() == 0

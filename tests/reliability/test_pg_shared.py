@@ -91,7 +91,7 @@ def test_the_database_going_away_is_one_clear_error_and_answers_resume_when_it_i
             pg_cluster.start()
         fake_generator.enqueue("Plus de 10 milliards de dollars [1].")
         done = list(answerer.answer_sync("Combien Meta prévoit-il d'investir dans Scale AI ?"))[-1]
-        assert isinstance(done, Done) and done.answer == "Plus de 10 milliards de dollars [1]." and done.sources
+        assert isinstance(done, Done) and done.said == "Plus de 10 milliards de dollars [1]." and done.sources
     finally:
         answerer.close()
 

@@ -229,8 +229,11 @@ async def test_the_stream_shows_the_model_and_the_final_message_the_checked_answ
     assert "12 milliards" in drafts  # tokens streamed as the model wrote them
     (final,) = finals(tg, ALICE)
     answer, sources = final["text"].split("<b>Sources</b>")
-    assert "12 milliards" not in answer and "fondée en 2016 par Alexandr Wang" in answer
-    cited = [int(n) for n in re.findall(r"\[(\d)\]", answer)]
+    said, evidence = answer.split("D’après les articles")  # the passages' sentences that answer follow the model's
+    assert "12 milliards" not in said and "fondée en 2016 par Alexandr Wang" in said
+    cited = [int(n) for n in re.findall(r"\[(\d)\]", said)]
     assert len(cited) == 1  # only the passage that holds 2016 and Alexandr Wang stays cited
-    assert f"[{cited[0]}] <b>" in sources and sources.count("] <b>") == 1
+    assert "plus de 10 milliards de dollars" in evidence  # the amount the model got wrong, quoted from its passage
+    shown = set(cited) | {int(n) for n in re.findall(r"\[(\d)\]", evidence)}
+    assert f"[{cited[0]}] <b>" in sources and sources.count("] <b>") == len(shown)
     assert "Fondée en 2016 par Alexandr Wang" in sources  # the quote is the supporting sentence
