@@ -53,6 +53,7 @@ class Prepared:
     sources: list[Source]
     retrieve_ms: float
     started: float
+    evidence: bool = True  # the answer is followed by the passages' sentences that answer; not the digest's
 
 
 class Answerer:
@@ -168,7 +169,7 @@ class Answerer:
         # An answer that is already a quotation of the passages (the extractive answerer) is not quoted again.
         checked = finish_text(prep.question, text, prep.sources, self.templates, self.searcher.embedder,
                               quote=not getattr(self.generator, "quotes", False), uncited=not end.cancelled,
-                              evidence=self.config.evidence and not end.cancelled)
+                              evidence=self.config.evidence and prep.evidence and not end.cancelled)
         total = (time.perf_counter() - prep.started) * 1000
         first = None if end.first_token_ms is None else prep.retrieve_ms + end.first_token_ms
         timings = _timings(prep.retrieve_ms, first, total, end.usage.prompt_tokens, end.usage.completion_tokens)

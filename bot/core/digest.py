@@ -52,7 +52,8 @@ def prepare(answerer: Answerer, since: timedelta, lang: str) -> Prepared | Done:
     from bot.core.answer import _source
 
     sources = [_source(hits[p.n - 1], p, lang, now.tzinfo) for p in kept]
-    return Prepared(task, messages, sources, (time.perf_counter() - started) * 1000, started)
+    # A digest answers no question: no sentence of the stories is the evidence for it.
+    return Prepared(task, messages, sources, (time.perf_counter() - started) * 1000, started, evidence=False)
 
 
 async def adigest(answerer: Answerer, since: timedelta, lang: str, cancel: Cancel | None = None) -> AsyncIterator[object]:

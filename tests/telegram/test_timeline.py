@@ -57,6 +57,7 @@ async def test_digest_is_generated_through_the_worker_from_the_periods_stories_c
     answer, sources = text.split("<b>Sources</b>")
     n = answer.split("[")[1].split("]")[0]  # the marker, attributed to the Meta passage whatever number the model gave it
     assert answer.startswith("- Meta invests in Scale AI [") and f"[{n}] <b>" in sources and "Meta to inve" in sources
+    assert "From the articles" not in answer  # a digest is not followed by quoted evidence, as answers are
     prompt = fake_generator.history[-1][-1]["content"]
     assert "Write a short digest of the news from June 9, 2025 to June 12, 2025" in prompt
     assert prompt.count("Meta to invest $14.3 billion in Scale AI") == 1  # three copies, one passage
