@@ -221,5 +221,6 @@ def best_sentence(claims: str | Sequence[str], passage_text: str) -> str:
     scored alone: an answer's figure and the quoted evidence's are rarely in one sentence."""
     claims = [claims] if isinstance(claims, str) else list(claims)
     sentences = split_sentences(passage_text) or [passage_text]
-    scored = [(sum(support(c, f) for c in claims), -i, s) for i, s in enumerate(sentences) if (f := passage_features(0, s))]
+    feats = [passage_features(0, s) for s in sentences]
+    scored = [(sum(support(c, f) for c in claims), -i, s) for i, (s, f) in enumerate(zip(sentences, feats))]
     return max(scored)[2]
