@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.chunking import parent_id
+from retrieval.chunking import is_headline, parent_id
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, dense_by_parent, fuse
 from retrieval.ports import Embedder, VectorStore
 from retrieval.stores.catalog import Catalog, StoredChunk
@@ -26,6 +26,9 @@ DEFAULT_HALF_LIFE_DAYS = 3.0  # recency questions: a passage this much older wei
 # last this many distinct questions are kept (1.5 KB each). The encoder is deterministic, so a kept vector is never stale.
 QUERY_CACHE = 256
 RELEVANT_SHARE = 0.93  # recency reorders only hits within this share of the best score (off-topic ones measured <= 0.90)
+# A news article's lead joins its passages when it scores this close to them (with_lead): the encoder's spread among the
+# passages of one article, when the question's words tell them apart no better than the subject, is 0.002-0.005.
+LEAD_TIE = 0.005
 
 if TYPE_CHECKING:
     from retrieval.dates.expressions import DateRange
@@ -82,10 +85,13 @@ class Searcher:
                     self._vectors.popitem(last=False)
         return vector
 
-    def search(self, query: str, k: int, *, within: "DateRange | None" = None, recency: bool = False) -> list[Hit]:
+    def search(
+        self, query: str, k: int, *, within: "DateRange | None" = None, recency: bool = False, lead: bool = False
+    ) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first (fewer when the index is small), one per story.
 
-        ``within``: only passages published in that range (on both rankers); ``recency``: newer passages move up.
+        ``within``: only passages published in that range (on both rankers); ``recency``: newer passages move up;
+        ``lead``: the best article's lead passage follows them when it nearly made the cut (``with_lead``: k + 1 hits).
         """
         query = clean_text(query).strip()
         if not query:
@@ -117,8 +123,29 @@ class Searcher:
                 break
         if recency:
             hits = by_recency(hits, self.half_life_days)
-        hits = one_per_story(self.catalog, hits, k)
-        return hits
+        top = one_per_story(self.catalog, hits, k)
+        return with_lead(top, hits) if lead else top
+
+
+def with_lead(top: list[Hit], ranked: list[Hit], tie: float = LEAD_TIE) -> list[Hit]:
+    """``top`` and, after it, the lead passage of the best hit's article when it scores within ``tie`` of that article's
+    lowest passage in ``top`` (``ranked``: the candidates before the cut).
+
+    The encoder tells the passages of one article apart by little more than noise when the question names only the
+    article's subject (fused scores 0.750-0.754 for "Combien Meta va-t-il investir dans Scale AI ?", the lead fourth),
+    and the lexical ranker not at all when every passage holds its words. News is written as an inverted pyramid: the
+    lead, which the headline sums up, holds the main fact. It joins the passages rather than displacing one: moved
+    ahead, it cost two detail questions of the seed sets their first place (docs/answers.md). A title that is a name
+    (an encyclopedia's) has no lead.
+    """
+    if not top or not is_headline(top[0].chunk.title):
+        return top
+    doc = top[0].chunk.doc_id
+    mine = [h for h in top if h.chunk.doc_id == doc]
+    if any(h.chunk.position == 0 for h in mine):
+        return top
+    lead = next((h for h in ranked if h.chunk.doc_id == doc and h.chunk.position == 0), None)
+    return top + [lead] if lead is not None and lead.score >= min(h.score for h in mine) - tie else top
 
 
 def dated(catalog: Catalog, ranked: list[tuple[str, float]], span: tuple[float, float]) -> list[tuple[str, float]]:

@@ -113,7 +113,7 @@ class Answerer:
         self._worker.check_room()  # a full queue says busy before any retrieval time is spent
         now, lang = self.clock.now(), language.detect(question)
         when = resolve(self.search_query(question, history), now)  # 'hier' becomes a range and leaves the searched text
-        hits = self.searcher.search(when.text, self.config.top_k, within=window(when, now), recency=when.recency)
+        hits = self.searcher.search(when.text, self.config.top_k, within=window(when, now), recency=when.recency, lead=True)
         retrieve_ms = (time.perf_counter() - started) * 1000
         if not hits and when.range is not None:
             hits = self._dated_in_text(self.search_query(question, history))

@@ -45,6 +45,16 @@ def test_question_finds_the_passage_and_streams_an_answer(real):
     assert done.timings["prompt_tokens"] > 100 and done.timings["first_token_ms"] > 0
 
 
+@pytest.mark.parametrize("question", ["Combien Meta va-t-il investir dans Scale AI ?", "How much is Meta investing in Scale AI?"])
+def test_the_headline_question_in_other_words_gets_the_lead_and_its_figure(real, question):
+    """Every passage of the article ties on the encoder for these wordings (no word tells them apart): the lead, which
+    the headline sums up, joins the passages, and the answer shown (the quoted evidence at least) gives the 10 billion."""
+    events = list(real.answer_sync(question))
+    retrieved = next(e for e in events if isinstance(e, Retrieved)).sources
+    assert any("investir plus de 10 milliards de dollars dans Scale AI" in s.text for s in retrieved)
+    assert "10 milliards" in events[-1].answer or "10 billion" in events[-1].answer
+
+
 def test_sources_carry_offsets_into_their_document(real):
     docs = {d.doc_id: d for d in read_documents(SEEDS / "meta-scale-ai-investissement.txt")}
     done = list(real.answer_sync("Who founded Scale AI?"))[-1]

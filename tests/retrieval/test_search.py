@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.search import Searcher
+from retrieval.search import LEAD_TIE, Hit, Searcher, with_lead
 from retrieval.stores.catalog import StoredChunk
 from tests.fakes import FakeEmbedder, MemoryLexicalIndex, MemoryStore
 
@@ -83,3 +83,23 @@ def test_the_question_cache_keeps_the_most_recent_and_can_be_off():
     # "Scale AI" asked again moves ahead of "chocolat", so "Asie" pushes out "chocolat", which then pushes out "Scale AI"
     assert searcher.embedder.queries == ["Scale AI ?", "chocolat ?", "Asie ?", "chocolat ?", "Scale AI ?"]
     assert len(off.embedder.queries) == 6
+
+
+
+def _hit(cid: str, doc: str, position: int, score: float, title: str = "Meta prépare un investissement record de plus de 10 milliards dans Scale AI") -> Hit:
+    return Hit(StoredChunk(cid, doc, title, "…", position, 0, 1, None, None, None), score, score, None)
+
+
+def test_a_news_lead_that_nearly_made_the_cut_joins_its_articles_passages():
+    """The best article's lead passage follows the k hits when it scores within LEAD_TIE of that article's lowest one;
+    not when it is clearly below, already in, of another article, or under an encyclopedia's title (a name)."""
+    ranked = [_hit("why", "d1", 4, 0.7539), _hit("about", "d1", 2, 0.7532), _hit("other", "d2", 0, 0.7520), _hit("lead", "d1", 0, 0.7515)]
+    assert [h.chunk.chunk_id for h in with_lead(ranked[:3], ranked)] == ["why", "about", "other", "lead"]
+    far = ranked[:3] + [_hit("lead", "d1", 0, 0.7532 - LEAD_TIE - 0.001)]
+    assert [h.chunk.chunk_id for h in with_lead(far[:3], far)] == ["why", "about", "other"]
+    led = [_hit("lead", "d1", 0, 0.76), _hit("why", "d1", 4, 0.75), _hit("x", "d1", 1, 0.749)]
+    assert with_lead(led[:2], led) == led[:2]
+    second = [_hit("other", "d2", 3, 0.76), _hit("why", "d1", 4, 0.7539), _hit("lead", "d1", 0, 0.7535)]
+    assert with_lead(second[:2], second) == second[:2]  # only the best hit's article
+    named = [_hit("b", "d1", 3, 0.75, "Sicile"), _hit("a", "d1", 0, 0.749, "Sicile")]
+    assert with_lead(named[:1], named) == named[:1]
