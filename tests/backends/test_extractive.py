@@ -6,6 +6,7 @@ import threading
 
 from bot.app import load_generator
 from bot.backends.extractive import ExtractiveGenerator, extract_answer, parse_prompt
+from bot.core import quoting
 from bot.core.events import Done
 from bot.core.ports import Usage
 from bot.core.prompting import PromptPassage, Templates, build_messages
@@ -33,6 +34,28 @@ def test_the_best_sentence_is_quoted_with_its_marker_in_the_passages_words() -> 
     en = extract_answer("How much will Meta invest in Scale AI?", PASSAGES)
     assert "“Meta est en pourparlers pour investir plus de 10 milliards de dollars dans Scale AI.” [1]" in en
     assert en.startswith("From the articles:") and "language model" in en
+
+
+def test_a_sentence_that_opens_on_a_pronoun_is_read_with_its_referent(monkeypatch) -> None:
+    """"Il porte …" answers a question about Michael Phelps although only the sentence before names him; a pronoun far
+    from the name, or in another passage, takes nothing from it."""
+    phelps = [
+        (1, "Le nageur américain Michael Phelps est l'athlète le plus médaillé de ces Jeux, avec cinq titres olympiques. "
+            "Il porte à Rio son record à 23 titres olympiques et 28 médailles en tout."),
+        (2, "Les Jeux ont eu lieu du 5 au 21 août 2016. Les États-Unis terminent en tête du tableau des médailles."),
+    ]
+    question = "Combien de titres olympiques Michael Phelps possède-t-il ?"
+    assert quoting.rank(question, phelps)[0][2].startswith("Il porte à Rio")
+    monkeypatch.setattr(quoting, "REFERENT_WINDOW", 0)  # without the referent, the sentence naming him wins
+    assert quoting.rank(question, phelps)[0][2].startswith("Le nageur américain")
+    monkeypatch.undo()
+    asked = quoting.asked_names("Combien de titres Michael Phelps a-t-il ?")
+    assert asked == {"michael", "phelp"}
+    far = [(1, "Michael Phelps nage. La piscine est neuve. Le public applaudit. Il porte son record à 23 titres olympiques.")]
+    assert quoting.referent(quoting.sentences_of(far), 3, asked) == set()
+    other = [(1, "Michael Phelps nage."), (2, "Il porte son record à 23 titres olympiques.")]
+    assert quoting.referent(quoting.sentences_of(other), 1, asked) == set()
+    assert quoting.referent(quoting.sentences_of([(1, "Michael Phelps nage. Il porte son record à 23 titres.")]), 1, asked) == asked
 
 
 def test_it_streams_like_a_model_and_stops_on_cancel() -> None:
