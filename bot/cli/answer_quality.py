@@ -46,7 +46,8 @@ def markers(text: str, sources: Sequence[Source]) -> tuple[int, int]:
 
 def shown_unsupported(text: str, sources: Sequence[Source]) -> bool:
     """Whether ``text`` shows, unflagged, a figure that none of ``sources`` holds, or holds only about something else
-    (bot.core.attribution.misplaced: Meta's 65 billion AI budget given as its Scale AI investment)."""
+    (bot.core.attribution.misplaced: Meta's 65 billion AI budget given as its Scale AI investment) or about another
+    subject (bot.core.attribution.misnamed: the United States' 121 podiums given to Brazil)."""
     shown = [s for s in split_sentences(text) if not any(note in s for note in NOTE.values())]  # flagged: not claimed
     if figures.unsupported(" ".join(shown), [titled(s.text, s.title) for s in sources]):
         return True

@@ -39,6 +39,7 @@ class Sentence:
     cited: tuple[int, ...]  # passage numbers it cites after attribution
     original: tuple[int, ...]  # passage numbers the model cited
     unsupported: tuple[str, ...] = ()  # figures of the sentence that no passage holds
+    holders: tuple[tuple[int, str], ...] = ()  # a misnamed sentence's figures where the passages give them (``misnamed``)
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,8 @@ def attribute(answer: str, passages: Sequence[tuple[int, str]], titles: Mapping[
     """Attribute each sentence of ``answer`` to the passages (number, text) supporting it, the figures of each one's
     title in ``titles`` counted as its own (``passage_features``); fix its markers."""
     feats = [passage_features(n, text, (titles or {}).get(n)) for n, text in passages]
-    said = [_Said(figures.support_keys(t), frozenset(terms(_no_figures(t))), language.detect(text))
-            for _, text in passages for t in split_sentences(text)]
+    said = [_Said(figures.support_keys(t), frozenset(terms(without_figures(t))), language.detect(text), n, t, subject(t), capitalised(t))
+            for n, text in passages for t in split_sentences(text)]
     all_figures = frozenset().union(*(f.figures for f in feats)) if feats else frozenset()
     out: list[Sentence] = []
     order: list[int] = []
@@ -142,6 +143,9 @@ def attribute(answer: str, passages: Sequence[tuple[int, str]], titles: Mapping[
         original = tuple(dict.fromkeys(int(n) for n in MARKER.findall(raw)))
         body = _MARKER_RUN.sub("", raw).strip()
         missing = tuple(f.raw for f in figures.extract(body) if f.key not in all_figures) or misplaced(body, said)
+        holders = () if missing else misnamed(body, said)
+        if holders:
+            missing = tuple(f.raw for f in _counted(body))
         scores = {f.n: support(body, f) for f in feats}
         best = max(scores.values(), default=0.0)
         # A marker stays when its passage supports the sentence about as well as the best one: a passage that shares
@@ -150,7 +154,7 @@ def attribute(answer: str, passages: Sequence[tuple[int, str]], titles: Mapping[
         if not kept and not missing and scores and max(scores.values()) > 0:
             kept = (max(scores, key=lambda n: (scores[n], -n)),)  # the wrong or missing marker: the best supporter
         shown = raw.strip() if kept == original else _place(body, kept)  # right markers stay where the model put them
-        out.append(Sentence(shown, kept, original, missing))
+        out.append(Sentence(shown, kept, original, missing, tuple((h.n, h.text) for h in holders)))
         order += [n for n in kept if n not in order]
     return Attributed(out, order)
 
@@ -162,9 +166,13 @@ class _Said:
     keys: frozenset[str] | set[str]
     terms: frozenset[str]
     lang: str  # its passage's language: words are compared only within one language
+    n: int = 0  # its passage's number
+    text: str = ""
+    subject: frozenset[str] = frozenset()  # the name it opens on (``subject``)
+    names: frozenset[str] = frozenset()  # every capitalised word of it, folded
 
 
-def _no_figures(text: str) -> str:
+def without_figures(text: str) -> str:
     """``text`` with its figures blanked, so "10 milliards" and "65 milliards" compare on the words around them."""
     for f in reversed(figures.extract(text)):
         text = text[: f.start] + " " + text[f.end :]
@@ -182,7 +190,7 @@ def misplaced(body: str, said: Sequence[_Said]) -> tuple[str, ...]:
     said = [s for s in said if s.lang == language.detect(body)]  # "spend" and "dépenser" share no word: no evidence
     if not found or not said:
         return ()
-    words = set(terms(_no_figures(body)))
+    words = set(terms(without_figures(body)))
     own = {f.key for f in found}
     overlap = [len(words & s.terms) for s in said]
     top = max(overlap)
@@ -197,6 +205,54 @@ def misplaced(body: str, said: Sequence[_Said]) -> tuple[str, ...]:
         if rival and max(holding) <= MISPLACED_SHARE * top and max(holding) <= top - MISPLACED_MARGIN:
             out.append(f.raw)
     return tuple(out)
+
+
+# A sentence's subject is the name it opens on, after an article: "Les États-Unis terminent …", "Le Brésil a gagné …".
+_SUBJECT = re.compile(r"^\W*(?i:(?:le|la|les|the)\s+|l['’])?((?:[A-ZÀ-Ý][\w\-]+)(?!['’])(?:\s+(?:(?:de|du|des|of|d['’])\s*)?[A-ZÀ-Ý][\w\-]*)*)")
+# Capitalised words that open a sentence without being a name: no subject then ("En football, le Brésil …").
+_OPENERS = frozenset(fold(w) for w in (
+    "le la les un une des du de en dans au aux pour par sur selon après avant avec depuis mais et ou donc ce cette ces il elle "
+    "ils elles on son sa ses leur leurs lors quand si tous tout toute the a an in on at for by with after before since but "
+    "and or this that these those it he she they his her its their when if all according during ainsi alors puis enfin "
+    "ensuite cependant toutefois pourtant aussi désormais déjà encore surtout notamment however then thus also yet still").split())
+
+
+def subject(sentence: str) -> frozenset[str]:
+    """The folded words of the name ``sentence`` opens on ("Les États-Unis terminent …" -> {"etats-unis"}); empty
+    when it opens on anything else ("Il porte à Rio …", "En football, le Brésil …", "La start-up …")."""
+    m = _SUBJECT.match(sentence)
+    if not m or fold(m.group(1).split()[0]) in _OPENERS:
+        return frozenset()
+    return frozenset(fold(w) for w in re.findall(r"[A-ZÀ-Ý][\w\-]*", m.group(1)))
+
+
+def capitalised(text: str) -> frozenset[str]:
+    """Every capitalised word of ``text``, folded, the first one included."""
+    return frozenset(fold(w) for w in re.findall(r"(?<![\w'’])[A-ZÀ-Ý][\w\-]*", text))
+
+
+def _counted(body: str) -> list[figures.Figure]:
+    """The figures of ``body`` that say how much or how many: dates and years (the context of the answer) left out."""
+    return [f for f in figures.extract(body) if not f.key.startswith("date:") and not re.fullmatch(r"num:(1[5-9]|20)\d\d", f.key)]
+
+
+def misnamed(body: str, said: Sequence[_Said]) -> tuple[_Said, ...]:
+    """The passage sentences holding the figures of ``body`` when ``body`` gives them to another subject: "Le Brésil a
+    gagné le plus de médailles, avec 121 podiums dont 46 médailles d'or" when the passages say "Les États-Unis terminent
+    en tête du tableau des médailles avec 121 podiums dont 46 médailles d'or" and name Brazil in the sentence before.
+
+    Misnamed means: ``body`` opens on a name, every sentence holding its counted figures (``_counted``) opens on another
+    name and does not name it, and another sentence of the passages does (the model took it from there). Empty else.
+    """
+    own, found = subject(body), _counted(body)
+    if not own or not found or _QUOTE.search(body):  # a quotation of the passages gives their own subject
+        return ()
+    keys = {f.key for f in found}
+    holders = [s for s in said if keys <= s.keys]
+    borrowed = any(own & s.names for s in said if not keys <= s.keys)
+    if holders and borrowed and all(s.subject and not s.subject & own and not own & s.names for s in holders):
+        return tuple(holders)
+    return ()
 
 
 def _place(body: str, cited: Sequence[int]) -> str:

@@ -113,12 +113,13 @@ def check(
     # passage [2].") says nothing: the answer is then empty and the passages are quoted instead.
     final = without_pointers(attributed.text(policy, NOTE[lang]))
     stated = [s for s in attributed.sentences if s.cited]
+    holders = list(dict.fromkeys(h for s in attributed.sentences for h in s.holders))  # where misnamed figures are
     wrong_language = (said := answer_language(text)) is not None and said != lang
     model_abstained = is_abstention(text)
     failed = not final or wrong_language or (model_abstained and not stated)
     if failed or (uncited and not stated and not model_abstained):
         if quote and sources and not (model_abstained and not stated):
-            quoted = extract_answer(question, [(s.n, s.text) for s in sources], embedder, INSTEAD_NOTE, strict=True)
+            quoted = extract_answer(question, [(s.n, s.text) for s in sources], embedder, INSTEAD_NOTE, strict=True, first=holders)
             instead = check(question, quoted, sources, templates, policy, quote=False)
             if not instead.abstained:
                 return replace(instead, unsupported=attributed.flagged, attributed=attributed)
@@ -127,7 +128,7 @@ def check(
     if model_abstained:  # "Meta backed Scale AI [1]. The articles do not say.": the facts stay, the contradiction goes
         final = " ".join(s for s in split_sentences(final) if not is_abstention(s)) or final
     passages = [(s.n, s.text) for s in sources]
-    quoted = quoting.evidence(question, final, passages, embedder) if evidence and quote else None
+    quoted = quoting.evidence(question, final, passages, embedder, holders) if evidence and quote else None
     said = list(attributed.sentences)
     order = list(attributed.cited)
     if quoted:

@@ -116,7 +116,7 @@ def referent(sentences: Sequence[tuple[int, str]], order: int, asked: set[str]) 
 
 def extract_answer(
     question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None, note: dict[str, str] = NOTE,
-    strict: bool = False,
+    strict: bool = False, first: Sequence[tuple[int, str]] = (),
 ) -> str:
     """The answer: the best sentence (and a close second) quoted with its marker, then a one-line ``note``.
 
@@ -125,16 +125,22 @@ def extract_answer(
     some sentence first for any question, "Quelle est la capitale du Canada ?" included.
     """
     lang = language.detect(question)
-    quoted = quotation(question, passages, embedder, strict)
+    quoted = quotation(question, passages, embedder, strict, first)
     if quoted is None:
         return "Les articles ne le disent pas." if lang == "fr" else "The articles do not say."
     return f"{quoted}\n\n{note[lang]}"
 
 
-def quotation(question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None, strict: bool = False) -> str | None:
+def quotation(
+    question: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None, strict: bool = False,
+    first: Sequence[tuple[int, str]] = (),
+) -> str | None:
     """"From the articles: “best sentence” [n] “close second” [m]", in the question's language, or None when no sentence
-    answers (``extract_answer``'s ``strict`` rule included)."""
+    answers (``extract_answer``'s ``strict`` rule included). Sentences ``first`` (where a misnamed answer's figures
+    are, bot.core.attribution.misnamed) come before the best one, two sentences in all."""
     chosen = _chosen(question, passages, embedder, strict)
+    if first:
+        chosen = list(dict.fromkeys([(n, s.strip()) for n, s in first] + chosen))[:2]
     return _quoted(language.detect(question), chosen) if chosen else None
 
 
@@ -158,20 +164,25 @@ def _quoted(lang: str, chosen: Sequence[tuple[int, str]]) -> str:
 
 
 def evidence(
-    question: str, answer: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None
+    question: str, answer: str, passages: Sequence[tuple[int, str]], embedder: Embedder | None = None,
+    first: Sequence[tuple[int, str]] = (),
 ) -> str | None:
-    """The passages' sentences that best answer ``question``, quoted to follow a model's ``answer`` (bot.core.checking),
-    without those the answer already says (it holds ``COVERED`` of their content words); None when none is left.
+    """The passages' sentences to quote after a model's ``answer`` (bot.core.checking), two at most, without those the
+    answer already says (it holds ``COVERED`` of their content words); None when none is left.
 
-    The stand-in's short answers name the wrong person of the right sentence or answer from a neighbouring one; the
-    reader who sees the sentence under the answer can check it at once (docs/answers.md, "The answer and its evidence").
+    First the sentence that best answers ``question``, then a close second. Sentences ``first`` (where a misnamed
+    answer's figures are, bot.core.attribution.misnamed) come before all. The stand-in's short answers name the wrong person of the
+    right sentence or answer from a neighbouring one; the reader who sees the sentences under the answer can check
+    it at once (docs/answers.md, "The answer and its evidence").
     """
     said, asked = set(terms(MARKER.sub(" ", answer))), set(terms(question))
+    unsaid = lambda xs: [(n, s.strip()) for n, s in xs if not (w := set(terms(s))) or len(w & said) < COVERED * len(w)]  # noqa: E731
     chosen = _chosen(question, passages, embedder, strict=True)
     # The close second must share a word with the question (two tiny passages make any sentence a close second) and be
     # a sentence, not an article's heading ("Meta et Scale AI : une négociation qui fait trembler la Silicon Valley").
-    chosen = chosen[:1] + [(n, s) for n, s in chosen[1:] if asked & set(terms(s)) and re.search(r"[.!?…][»”\")]*$", s)]
-    left = [(n, s) for n, s in chosen if not (words := set(terms(s))) or len(words & said) < COVERED * len(words)]
+    best = unsaid(chosen[:1])
+    second = unsaid([(n, s) for n, s in chosen[1:] if asked & set(terms(s)) and re.search(r"[.!?…][»”\")]*$", s)])
+    left = list(dict.fromkeys(unsaid(first) + best + second))[:2]
     return _quoted(language.detect(question), left) if left else None
 
 

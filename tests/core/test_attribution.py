@@ -128,3 +128,32 @@ def test_a_figure_of_the_articles_title_is_held_by_its_passages_but_not_its_name
     # A name of the title alone supports no passage: every passage of the article shares it.
     assert attribute("Les Jeux olympiques d'été sont un succès.", [(3, "Le Brésil remporte son premier titre.")],
                      {3: "Jeux olympiques d'été de 2016"}).cited == []
+
+
+RIO = [
+    (1, "Michael Phelps est à nouveau l'athlète le plus médaillé de ces Jeux. Il porte à Rio son record à 23 titres olympiques."),
+    (2, "En football, le Brésil remporte son premier titre, aux tirs au but face à l'Allemagne. "
+        "Les États-Unis terminent en tête du tableau des médailles avec 121 podiums dont 46 médailles d'or."),
+]
+RIO_EN = [(1, "In football, Brazil won its first title. The United States topped the medal table with 121 medals, 46 of them gold.")]
+
+
+def test_figures_given_to_another_subject_than_the_passages_give_them_are_flagged_with_where_they_are() -> None:
+    # The stand-in on PIAF: the right 121 podiums, given to the country named in the sentence before.
+    fr = attribute("Le Brésil a gagné le plus de médailles, avec 121 podiums dont 46 médailles d'or [2].", RIO)
+    assert fr.sentences[0].unsupported == ("121", "46") and fr.text(unsupported="remove") == ""
+    assert fr.sentences[0].holders == ((2, RIO[1][1].split(". ")[1]),)
+    en = attribute("Brazil topped the medal table with 121 medals [1].", RIO_EN)
+    assert en.sentences[0].unsupported == ("121",)
+    assert en.sentences[0].holders[0][1].startswith("The United States topped")
+
+
+def test_figures_given_to_their_own_subject_are_not_misnamed() -> None:
+    for answer, passages in (
+        ("Les États-Unis ont gagné le plus de médailles, avec 121 podiums [2].", RIO),
+        ("Michael Phelps porte son record à 23 titres olympiques [1].", RIO),  # "Il porte …": the pronoun is Phelps
+        ("Au total, le Brésil remporte 121 podiums.", RIO),  # the answer opens on no name: nothing to compare
+        ("Team USA won 121 medals [1].", RIO_EN),  # a name the passages never give was not taken from them
+    ):
+        out = attribute(answer, passages).sentences[0]
+        assert out.unsupported == () and out.holders == (), answer

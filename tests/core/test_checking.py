@@ -225,3 +225,23 @@ def test_the_evidence_quotes_a_close_second_only_when_it_shares_a_word_with_the_
     assert evidence("Qui a fondé Scale AI ?", "Jeff Bezos.", passages).count("»") == 1
     two = evidence("Combien de contractuels Scale AI emploie-t-elle ?", "Beaucoup.", passages)
     assert "« Elle emploie des milliers de contractuels. » [1]" in two
+
+
+RIO = [
+    Source(1, "d1", "Jeux olympiques d'été de 2016", "c1", "En football, le Brésil remporte son premier titre. Le Brésil accueille les Jeux à Rio.", 0.9, 0, 80),
+    Source(2, "d1", "Jeux olympiques d'été de 2016", "c2", "En tir, Kimberly Rhode gagne sa sixième médaille. "
+           "Les États-Unis terminent en tête du tableau des médailles avec 121 podiums dont 46 médailles d'or.", 0.8, 80, 200),
+]
+
+
+def test_figures_given_to_the_wrong_subject_give_way_to_the_sentence_that_holds_them() -> None:
+    question = "Qui a gagné le plus de médailles olympiques aux JO de 2016 ?"
+    alone = check(question, "Le Brésil a gagné le plus de médailles, avec 121 podiums dont 46 médailles d'or [2].", RIO, TEMPLATES)
+    assert "Brésil a gagné" not in alone.answer and not alone.abstained
+    assert alone.answer.startswith("D’après les articles : « Les États-Unis terminent en tête du tableau des médailles avec 121 podiums")
+    assert alone.unsupported == ["Le Brésil a gagné le plus de médailles, avec 121 podiums dont 46 médailles d'or."]
+    # Beside a sentence that stands, the misnamed one goes and its figures' sentence is the first evidence.
+    text = "Le Brésil accueille les Jeux à Rio [1]. Le Brésil a gagné le plus de médailles, avec 121 podiums [2]."
+    both = check(question, text, RIO, TEMPLATES)
+    assert both.answer.startswith("Le Brésil accueille les Jeux à Rio [1].\n\nD’après les articles : « Les États-Unis terminent")
+
