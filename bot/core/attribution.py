@@ -227,8 +227,8 @@ def subject(sentence: str) -> frozenset[str]:
 
 
 def capitalised(text: str) -> frozenset[str]:
-    """Every capitalised word of ``text``, folded, the first one included."""
-    return frozenset(fold(w) for w in re.findall(r"(?<![\w'’])[A-ZÀ-Ý][\w\-]*", text))
+    """Every capitalised word of ``text``, folded, the first one and those after an elision ("l'Allemagne") included."""
+    return frozenset(fold(w) for w in re.findall(r"(?<!\w)[A-ZÀ-Ý][\w\-]*", text))
 
 
 def _counted(body: str) -> list[figures.Figure]:

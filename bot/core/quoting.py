@@ -171,9 +171,9 @@ def evidence(
     answer already says (it holds ``COVERED`` of their content words); None when none is left.
 
     First the sentence that best answers ``question``, then a close second. Sentences ``first`` (where a misnamed
-    answer's figures are, bot.core.attribution.misnamed) come before all. The stand-in's short answers name the wrong person of the
-    right sentence or answer from a neighbouring one; the reader who sees the sentences under the answer can check
-    it at once (docs/answers.md, "The answer and its evidence").
+    answer's figures are, bot.core.attribution.misnamed) come before all. The stand-in's short answers name the
+    wrong person of the right sentence or answer from a neighbouring one; the reader who sees the sentences under
+    the answer can check it at once (docs/answers.md, "The answer and its evidence").
     """
     said, asked = set(terms(MARKER.sub(" ", answer))), set(terms(question))
     unsaid = lambda xs: [(n, s.strip()) for n, s in xs if not (w := set(terms(s))) or len(w & said) < COVERED * len(w)]  # noqa: E731

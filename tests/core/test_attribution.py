@@ -154,6 +154,8 @@ def test_figures_given_to_their_own_subject_are_not_misnamed() -> None:
         ("Michael Phelps porte son record à 23 titres olympiques [1].", RIO),  # "Il porte …": the pronoun is Phelps
         ("Au total, le Brésil remporte 121 podiums.", RIO),  # the answer opens on no name: nothing to compare
         ("Team USA won 121 medals [1].", RIO_EN),  # a name the passages never give was not taken from them
+        # The sentence holding the figure names the subject after an elision: "à l'Allemagne" is a name too.
+        ("L'Allemagne obtient 42 médailles [1].", [(1, "Le match oppose Allemagne et Brésil. Le CIO attribue 42 médailles à l'Allemagne.")]),
     ):
         out = attribute(answer, passages).sentences[0]
         assert out.unsupported == () and out.holders == (), answer
