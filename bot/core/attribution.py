@@ -3,7 +3,8 @@
 Support is overlap of figures (bot.core.figures), names and content words after the lexical index's normalisation
 (retrieval.textnorm.terms), so a French passage supports an English sentence through its figures and names.
 Markers pointing at a passage that does not support the sentence are moved to one that does, missing markers are
-added, and markers no passage supports are dropped; a sentence whose figures no passage holds is flagged.
+added, and markers no passage supports are dropped; a sentence whose figures no passage holds is flagged, and so is
+one that gives the question's subject a name only another article holds (``joined``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Sentence:
     text: str  # the sentence as finally shown, with its markers
     cited: tuple[int, ...]  # passage numbers it cites after attribution
     original: tuple[int, ...]  # passage numbers the model cited
-    unsupported: tuple[str, ...] = ()  # figures of the sentence that no passage holds
+    unsupported: tuple[str, ...] = ()  # what flags it: figures no passage holds, or names joined across articles
     holders: tuple[tuple[int, str], ...] = ()  # a misnamed sentence's figures where the passages give them (``misnamed``)
 
 
@@ -130,10 +131,15 @@ def support(sentence: str, passage: _Passage) -> float:
     return 2.0 * len(keys) + 1.5 * hit_names + hit_terms / max(1, len(sent_terms))
 
 
-def attribute(answer: str, passages: Sequence[tuple[int, str]], titles: Mapping[int, str] | None = None) -> Attributed:
+def attribute(
+    answer: str, passages: Sequence[tuple[int, str]], titles: Mapping[int, str] | None = None, question: str = ""
+) -> Attributed:
     """Attribute each sentence of ``answer`` to the passages (number, text) supporting it, the figures of each one's
-    title in ``titles`` counted as its own (``passage_features``); fix its markers."""
+    title in ``titles`` counted as its own (``passage_features``); fix its markers. With ``question``, a sentence
+    joining the question's names to another article's names is flagged too (``joined``)."""
     feats = [passage_features(n, text, (titles or {}).get(n)) for n, text in passages]
+    articles = _articles(passages, titles or {}) if question else []
+    asked = _words(question)
     said = [_Said(figures.support_keys(t), frozenset(terms(without_figures(t))), language.detect(text), n, t, subject(t), capitalised(t))
             for n, text in passages for t in split_sentences(text)]
     all_figures = frozenset().union(*(f.figures for f in feats)) if feats else frozenset()
@@ -146,6 +152,7 @@ def attribute(answer: str, passages: Sequence[tuple[int, str]], titles: Mapping[
         holders = () if missing else misnamed(body, said)
         if holders:
             missing = tuple(f.raw for f in _counted(body))
+        missing = missing or joined(asked, body, articles)
         scores = {f.n: support(body, f) for f in feats}
         best = max(scores.values(), default=0.0)
         # A marker stays when its passage supports the sentence about as well as the best one: a passage that shares
@@ -253,6 +260,61 @@ def misnamed(body: str, said: Sequence[_Said]) -> tuple[_Said, ...]:
     if holders and borrowed and all(s.subject and not s.subject & own and not own & s.names for s in holders):
         return tuple(holders)
     return ()
+
+
+def _words(text: str) -> frozenset[str]:
+    """The folded words of ``text``: what a question or an article says, capitalised or not."""
+    return frozenset(fold(w) for w in re.findall(r"[^\W_]+", text))
+
+
+def _articles(passages: Sequence[tuple[int, str]], titles: Mapping[int, str]) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """Per article (the passages under one title; a passage without a title is its own), its words and its names: the
+    capitalised words of its title and the names of its passages (``_named``: "Pendant la guerre" names no one),
+    folded and split at hyphens as ``_words`` splits them."""
+    texts: dict[object, list[str]] = {}
+    for n, text in passages:
+        title = titles.get(n)
+        texts.setdefault(title if title else ("passage", n), [title or ""]).append(text)
+    out = []
+    for parts in texts.values():
+        named = {w for part in parts for w in _named(part)} | {w for name in capitalised(parts[0]) for w in _words(name)}
+        out.append((_words("\n".join(parts)), frozenset(named - _OPENERS)))
+    return out
+
+
+def _named(text: str) -> set[str]:
+    """The folded words of the names in ``text``: capitalised words that do not open a sentence, those after an
+    elision, and a sentence's opening word when a capitalised word follows it ("Elphias Doge est …")."""
+    found = {w for name in names(text) for w in _words(name)}
+    found |= {w for m in re.findall(r"(?<=\w['’])[A-ZÀ-Ý][\w\-]*", text) for w in _words(m)}
+    found |= {w for m in _NAME.finditer(text) if len(m.group(0).split()) > 1 for w in _words(m.group(0))}
+    return found
+
+
+def joined(asked: frozenset[str], body: str, articles: Sequence[tuple[frozenset[str], frozenset[str]]]) -> tuple[str, ...]:
+    """The names ``body`` takes from another article than the one the question's names are from: "Elphias Doge est
+    le fils de Dumbledore" asked "Qui est le père d'Albus Dumbledore ?", when Elphias Doge is named only in an
+    article on Doge and no article names him with Dumbledore. A small model reading passages of two articles joins
+    the question's subject to the other article's people; no figure is wrong, the statement is.
+
+    The names of ``body`` that some article names are split in two: the question's (in ``asked``, its folded words,
+    capitalised or not) and the added ones. ``body`` is joined, and its added names returned, when both are there and
+    no article holds all the added names with one of the question's. A quotation of the passages is never joined."""
+    if not asked or not articles or _QUOTE.search(body):
+        return ()
+    raw: dict[str, frozenset[str]] = {}
+    for m in re.finditer(r"(?<![\w'’])[A-ZÀ-Ý][\w\-]*|(?<=['’])[A-ZÀ-Ý][\w\-]*", body):
+        parts = [w for w in _words(m.group(0)) if len(w) > 1 and w not in _OPENERS]
+        if parts and any(all(w in named for w in parts) for _, named in articles):
+            raw[m.group(0)] = frozenset(parts)
+    theirs = {w for parts in raw.values() for w in parts if w in asked}
+    added = {name: parts for name, parts in raw.items() if not parts & asked}
+    if not theirs or not added:
+        return ()
+    wanted = frozenset().union(*added.values())
+    if any(wanted <= words and theirs & words for words, _ in articles):
+        return ()
+    return tuple(added)
 
 
 def _place(body: str, cited: Sequence[int]) -> str:

@@ -108,7 +108,7 @@ def check(
     lang = language.detect(question)
     titles = [s.title for s in sources]
     text = without_foreign(without_pointers(text), lang)
-    attributed = attribute(text, [(s.n, s.text) for s in sources], {s.n: s.title for s in sources})
+    attributed = attribute(text, [(s.n, s.text) for s in sources], {s.n: s.title for s in sources}, question)
     # A pointer left alone once the unsupported sentences are gone ("This information is directly stated in the
     # passage [2].") says nothing: the answer is then empty and the passages are quoted instead.
     final = without_pointers(attributed.text(policy, NOTE[lang]))

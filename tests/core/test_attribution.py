@@ -159,3 +159,38 @@ def test_figures_given_to_their_own_subject_are_not_misnamed() -> None:
     ):
         out = attribute(answer, passages).sentences[0]
         assert out.unsupported == () and out.holders == (), answer
+
+
+# Two articles in the prompt: a small model joins the question's subject to the other article's people.
+TWO_ARTICLES = [
+    (1, "Albus Dumbledore est le directeur de Poudlard. Son père Perceval Dumbledore fut envoyé à Azkaban."),
+    (2, "Elphias Doge est un ami d'enfance. Doge écrit la nécrologie du directeur dans la Gazette."),
+]
+TWO_TITLES = {1: "Albus Dumbledore", 2: "Elphias Doge"}
+
+
+def test_a_sentence_joining_the_questions_names_to_another_articles_names_is_flagged() -> None:
+    fr = attribute("Le père d'Albus Dumbledore est Elphias Doge [2].", TWO_ARTICLES, TWO_TITLES, "Qui est le père d'Albus Dumbledore ?")
+    assert fr.sentences[0].unsupported == ("Elphias", "Doge") and fr.text(unsupported="remove") == ""
+    # The question's names count lower-case too: what the reader typed is what the answer is about.
+    en = attribute("Elphias Doge is the father of Albus Dumbledore.", TWO_ARTICLES, TWO_TITLES, "who is dumbledore's father?")
+    assert en.flagged == ["Elphias Doge is the father of Albus Dumbledore."]
+
+
+def test_names_of_one_article_a_quotation_an_unknown_name_or_no_question_are_not_joined() -> None:
+    question = "Qui est le père d'Albus Dumbledore ?"
+    for answer, passages, titles, asked in (
+        ("Le père d'Albus Dumbledore est Perceval Dumbledore [1].", TWO_ARTICLES, TWO_TITLES, question),
+        ("« Elphias Doge est un ami d'enfance » de Dumbledore [2].", TWO_ARTICLES, TWO_TITLES, question),
+        ("Le père d'Albus Dumbledore est Gellert Grindelwald.", TWO_ARTICLES, TWO_TITLES, question),  # no article names him
+        ("Le père d'Albus Dumbledore est Elphias Doge [2].", TWO_ARTICLES, TWO_TITLES, ""),
+        ("Elphias Doge écrit la nécrologie [2].", TWO_ARTICLES, TWO_TITLES, "Qui a écrit la nécrologie ?"),  # no name asked
+        # The other article names the question's subject with its own people: the statement may be its own.
+        ("Le père d'Albus Dumbledore est Elphias Doge [2].",
+         [TWO_ARTICLES[0], (2, "Elphias Doge est un ami d'enfance d'Albus Dumbledore.")], TWO_TITLES, question),
+        # "Pendant" opens a sentence of the passages: it names no one.
+        ("Pendant la guerre, Albus Dumbledore dirige Poudlard [1].",
+         [TWO_ARTICLES[0], (2, "Pendant la guerre, Elphias Doge reste à Londres.")], TWO_TITLES, question),
+    ):
+        out = attribute(answer, passages, titles, asked).sentences[0]
+        assert out.unsupported == (), answer

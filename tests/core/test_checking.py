@@ -245,3 +245,21 @@ def test_figures_given_to_the_wrong_subject_give_way_to_the_sentence_that_holds_
     both = check(question, text, RIO, TEMPLATES)
     assert both.answer.startswith("Le Brésil accueille les Jeux à Rio [1].\n\nD’après les articles : « Les États-Unis terminent")
 
+
+
+HOGWARTS = [
+    Source(1, "d1", "Albus Dumbledore", "c1", "Albus Dumbledore est le directeur de Poudlard. Son père Perceval Dumbledore fut envoyé à Azkaban.", 0.9, 0, 90),
+    Source(2, "d2", "Elphias Doge", "c2", "Elphias Doge est un ami d'enfance. Doge écrit la nécrologie du directeur dans la Gazette.", 0.6, 0, 80),
+]
+
+
+def test_an_answer_joining_names_of_two_articles_gives_way_to_the_passages_words() -> None:
+    question = "Qui est le père d'Albus Dumbledore ?"
+    out = check(question, "Le père d'Albus Dumbledore est Elphias Doge [2].", HOGWARTS, TEMPLATES)
+    assert out.unsupported == ["Le père d'Albus Dumbledore est Elphias Doge."] and not out.abstained
+    assert out.answer.startswith("D’après les articles : « Son père Perceval Dumbledore fut envoyé à Azkaban. » [1]")
+    assert "Elphias" not in out.answer
+    assert [s.n for s in out.sources][0] == 1
+    # The same answer about the article's own people stands.
+    kept = check(question, "Le père d'Albus Dumbledore est Perceval Dumbledore [1].", HOGWARTS, TEMPLATES)
+    assert kept.unsupported == [] and kept.answer.startswith("Le père d'Albus Dumbledore est Perceval Dumbledore [1].")
