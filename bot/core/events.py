@@ -134,7 +134,7 @@ class Done:
     abstained: bool
     cancelled: bool = False
     timings: dict = field(default_factory=dict)
-    unsupported: list[str] = field(default_factory=list)  # sentences whose figures no passage holds
+    unsupported: list[str] = field(default_factory=list)  # sentences flagged: a figure no passage holds, names joined…
     evidence: str = ""  # the passages' sentences quoted after the model's answer: the end of ``answer``
 
     @property
