@@ -40,7 +40,9 @@ class Sentence:
     cited: tuple[int, ...]  # passage numbers it cites after attribution
     original: tuple[int, ...]  # passage numbers the model cited
     unsupported: tuple[str, ...] = ()  # what flags it: figures no passage holds, or names joined across articles
-    holders: tuple[tuple[int, str], ...] = ()  # a misnamed sentence's figures where the passages give them (``misnamed``)
+    # The passage sentences that set a flagged sentence right: where a misnamed sentence's figures are (``misnamed``), or
+    # the one a misplaced figure's statement is about, with its own figure (``misplaced``). Quoted first in its place.
+    holders: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,9 +150,11 @@ def attribute(
     for raw in split_sentences(answer):
         original = tuple(dict.fromkeys(int(n) for n in MARKER.findall(raw)))
         body = _MARKER_RUN.sub("", raw).strip()
-        missing = tuple(f.raw for f in figures.extract(body) if f.key not in all_figures) or misplaced(body, said)
-        holders = () if missing else misnamed(body, said)
-        if holders:
+        missing = tuple(f.raw for f in figures.extract(body) if f.key not in all_figures)
+        holders: tuple[_Said, ...] = ()
+        if not missing:
+            missing, holders = misplaced(body, said)
+        if not missing and (holders := misnamed(body, said)):
             missing = tuple(f.raw for f in _counted(body))
         missing = missing or joined(asked, body, articles)
         scores = {f.n: support(body, f) for f in feats}
@@ -186,9 +190,11 @@ def without_figures(text: str) -> str:
     return text
 
 
-def misplaced(body: str, said: Sequence[_Said]) -> tuple[str, ...]:
+def misplaced(body: str, said: Sequence[_Said]) -> tuple[tuple[str, ...], tuple[_Said, ...]]:
     """Figures of ``body`` that the passages hold, but about something else: "Meta will invest 65 billion in Scale AI"
-    when 65 billion is what Meta spends on AI this year and the sentence on the Scale AI investment says 10 billion.
+    when 65 billion is what Meta spends on AI this year and the sentence on the Scale AI investment says 10 billion;
+    and, when there are some, the passage sentence ``body`` is most like, which gives the right one (the Scale AI
+    sentence).
 
     A figure is misplaced when the passage sentence most like ``body`` gives another figure of the same kind (an amount
     for an amount, a date for a date) and not this one, and every sentence holding this one is clearly less alike.
@@ -196,7 +202,7 @@ def misplaced(body: str, said: Sequence[_Said]) -> tuple[str, ...]:
     found = figures.extract(body)
     said = [s for s in said if s.lang == language.detect(body)]  # "spend" and "dépenser" share no word: no evidence
     if not found or not said:
-        return ()
+        return (), ()
     words = set(terms(without_figures(body)))
     own = {f.key for f in found}
     overlap = [len(words & s.terms) for s in said]
@@ -211,7 +217,7 @@ def misplaced(body: str, said: Sequence[_Said]) -> tuple[str, ...]:
         rival = all(any(k.startswith(kind + ":") and k not in own for k in s.keys) for s in closest)
         if rival and max(holding) <= MISPLACED_SHARE * top and max(holding) <= top - MISPLACED_MARGIN:
             out.append(f.raw)
-    return tuple(out)
+    return tuple(out), tuple(closest[:1]) if out else ()
 
 
 # A sentence's subject is the name it opens on, after an article: "Les États-Unis terminent …", "Le Brésil a gagné …".

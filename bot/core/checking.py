@@ -113,7 +113,7 @@ def check(
     # passage [2].") says nothing: the answer is then empty and the passages are quoted instead.
     final = without_pointers(attributed.text(policy, NOTE[lang]))
     stated = [s for s in attributed.sentences if s.cited]
-    holders = list(dict.fromkeys(h for s in attributed.sentences for h in s.holders))  # where misnamed figures are
+    holders = list(dict.fromkeys(h for s in attributed.sentences for h in s.holders))  # what sets flagged ones right
     wrong_language = (said := answer_language(text)) is not None and said != lang
     model_abstained = is_abstention(text)
     failed = not final or wrong_language or (model_abstained and not stated)

@@ -136,8 +136,8 @@ def quotation(
     first: Sequence[tuple[int, str]] = (),
 ) -> str | None:
     """"From the articles: “best sentence” [n] “close second” [m]", in the question's language, or None when no sentence
-    answers (``extract_answer``'s ``strict`` rule included). Sentences ``first`` (where a misnamed answer's figures
-    are, bot.core.attribution.misnamed) come before the best one, two sentences in all."""
+    answers (``extract_answer``'s ``strict`` rule included). Sentences ``first`` (what sets a flagged sentence right:
+    bot.core.attribution.Sentence.holders) come before the best one, two sentences in all."""
     chosen = _chosen(question, passages, embedder, strict)
     if first:
         chosen = list(dict.fromkeys([(n, s.strip()) for n, s in first] + chosen))[:2]
@@ -170,8 +170,8 @@ def evidence(
     """The passages' sentences to quote after a model's ``answer`` (bot.core.checking), two at most, without those the
     answer already says (it holds ``COVERED`` of their content words); None when none is left.
 
-    First the sentence that best answers ``question``, then a close second. Sentences ``first`` (where a misnamed
-    answer's figures are, bot.core.attribution.misnamed) come before all. The stand-in's short answers name the
+    First the sentence that best answers ``question``, then a close second. Sentences ``first`` (what sets a flagged
+    sentence right: bot.core.attribution.Sentence.holders) come before all. The stand-in's short answers name the
     wrong person of the right sentence or answer from a neighbouring one; the reader who sees the sentences under
     the answer can check it at once (docs/answers.md, "The answer and its evidence").
     """

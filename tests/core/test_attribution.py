@@ -79,8 +79,11 @@ def test_a_figure_taken_from_another_sentence_is_flagged() -> None:
     wrong = attribute("Meta prévoit d’investir plus de 65 milliards de dollars dans Scale AI cette année [1].", SEED)
     assert wrong.sentences[0].unsupported == ("65 milliards",)
     assert wrong.text(unsupported="remove") == ""
+    # The sentence the statement is about, with its own figure, is what sets it right.
+    assert wrong.sentences[0].holders == ((1, SEED[0][1].split(" Selon")[0]),)
     valuation = attribute("En 2024, Scale AI a été valorisée à près de 65 milliards de dollars.", SEED)
     assert valuation.sentences[0].unsupported == ("65 milliards",)
+    assert valuation.sentences[0].holders == ((2, "En 2024, Scale AI a été valorisée à près de 14 milliards de dollars."),)
 
 
 def test_a_figure_in_its_own_context_is_not_flagged() -> None:

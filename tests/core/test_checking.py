@@ -85,7 +85,8 @@ def test_a_models_wrong_amount_gives_way_to_the_seed_passage_that_holds_the_righ
     done = list(answerer.answer_sync("Combien Meta va-t-il investir dans Scale AI ?"))[-1]
     assert isinstance(done, Done) and not done.abstained
     assert done.unsupported == ["Meta prévoit d'investir plus de 65 milliards de dollars dans Scale AI cette année."]
-    assert done.answer.startswith("D’après les articles : «") and "plus de 10 milliards de dollars" in done.answer
+    # The sentence the wrong statement is about comes first: it gives the right amount.
+    assert done.answer.startswith("D’après les articles : « Meta Platforms") and "plus de 10 milliards de dollars" in done.answer.split("»")[0]
     assert "pas pu être vérifiée" in done.answer and done.sources and "10 milliards" in " ".join(s.quote for s in done.sources)
 
 
@@ -263,3 +264,19 @@ def test_an_answer_joining_names_of_two_articles_gives_way_to_the_passages_words
     # The same answer about the article's own people stands.
     kept = check(question, "Le père d'Albus Dumbledore est Perceval Dumbledore [1].", HOGWARTS, TEMPLATES)
     assert kept.unsupported == [] and kept.answer.startswith("Le père d'Albus Dumbledore est Perceval Dumbledore [1].")
+
+
+BUDGET = [
+    Source(1, "d1", "Meta et l'IA", "c1", "Le groupe prévoit de dépenser jusqu’à 65 milliards de dollars dans des projets liés à l’IA cette année.", 0.9, 0, 100),
+    Source(2, "d2", "Meta et Scale AI", "c2", "Meta Platforms est en pourparlers avancés pour investir plus de 10 milliards de dollars dans Scale AI.", 0.8, 0, 100),
+]
+
+
+def test_a_misplaced_figure_gives_way_first_to_the_sentence_its_statement_is_about() -> None:
+    # The stand-in's answer to the headline question: the year's AI budget given as the Scale AI investment. The
+    # budget sentence shares "prévoit" with the question and ranks first; the Scale AI one gives the right amount.
+    out = check("Combien Meta prévoit-il d'investir dans Scale AI ?",
+                "Meta prévoit d'investir jusqu'à 65 milliards de dollars dans Scale AI cette année. [1]", BUDGET, TEMPLATES)
+    assert out.unsupported == ["Meta prévoit d'investir jusqu'à 65 milliards de dollars dans Scale AI cette année."]
+    assert out.answer.startswith("D’après les articles : « Meta Platforms est en pourparlers avancés pour investir plus de 10 milliards")
+    assert [s.n for s in out.sources][0] == 2
